@@ -1,0 +1,121 @@
+"""Chunked CSV reading shared by the text-based readers, with errors that name the file line.
+
+PyArrow's streaming CSV reader keeps memory bounded (one block at a time) and is multi-threaded;
+its errors carry no line numbers, so on failure the file is re-scanned once with the standard
+library to find and name the first offending line.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from bmts.schema import DataError, Issue
+
+BLOCK_BYTES = 16 << 20
+
+
+def is_gzip(head: bytes) -> bool:
+    return head[:2] == b"\x1f\x8b"
+
+
+def open_text_head(path: Path, head: bytes, size: int = 64 * 1024) -> str:
+    """The first `size` bytes of a (possibly gzipped) text file, decoded leniently."""
+    if is_gzip(head):
+        try:
+            with gzip.open(path, "rb") as fh:
+                head = fh.read(size)
+        except (OSError, EOFError):
+            return ""
+    return head.decode("utf-8-sig", errors="replace")
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def header_fields(path: Path, skip_rows: int = 0, delimiter: str = ",") -> list[str]:
+    """The column names on the header line (after `skip_rows` lines)."""
+    with _open_binary(path) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+        for _ in range(skip_rows):
+            text.readline()
+        line = text.readline()
+    return next(csv.reader([line], delimiter=delimiter), [])
+
+
+def _locate_error(path: Path, skip_rows: int, delimiter: str, numeric: set[str]) -> Issue:
+    """Re-scan the file to name the first line that the fast reader refused."""
+    with _open_binary(path) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="")
+        try:
+            for _ in range(skip_rows):
+                text.readline()
+            rows = csv.reader(text, delimiter=delimiter)
+            header = next(rows, [])
+            line = skip_rows + 1
+            for fields in rows:
+                line += 1
+                if not fields:
+                    continue
+                if len(fields) != len(header):
+                    return Issue(
+                        str(path),
+                        f"expected {len(header)} fields, found {len(fields)}"
+                        + (" (truncated file?)" if len(fields) < len(header) else ""),
+                        row=line,
+                    )
+                for name, value in zip(header, fields, strict=True):
+                    if name in numeric and value.strip():
+                        try:
+                            float(value)
+                        except ValueError:
+                            return Issue(str(path), f"not a number: {value[:30]!r}", row=line, column=name)
+        except UnicodeDecodeError as e:
+            return Issue(str(path), f"not UTF-8 text ({e.reason})")
+        except csv.Error as e:
+            return Issue(str(path), f"malformed CSV: {e}")
+    return Issue(str(path), "unreadable CSV")
+
+
+def iter_csv(
+    path: Path,
+    numeric: set[str],
+    skip_rows: int = 0,
+    delimiter: str = ",",
+    block_bytes: int = BLOCK_BYTES,
+) -> Iterator[tuple[pl.DataFrame, int]]:
+    """Yield (frame, file line of its first row) blocks of a CSV whose `numeric` columns are float64."""
+    header = header_fields(path, skip_rows, delimiter)
+    types = {name: pa.float64() for name in header if name in numeric}
+    line = skip_rows + 2
+    try:
+        with _open_binary(path) as raw:
+            reader = pacsv.open_csv(
+                raw,
+                read_options=pacsv.ReadOptions(skip_rows=skip_rows, block_size=block_bytes),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True),
+            )
+            for batch in reader:
+                frame = pl.from_arrow(batch)
+                assert isinstance(frame, pl.DataFrame)
+                yield frame, line
+                line += batch.num_rows
+    except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as e:
+        issue = _locate_error(path, skip_rows, delimiter, set(types))
+        if issue.message == "unreadable CSV":
+            issue = Issue(str(path), f"unreadable CSV: {str(e).splitlines()[0][:120]}")
+        raise DataError(issue) from None

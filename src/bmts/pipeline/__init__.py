@@ -1,0 +1,1 @@
+"""Use cases that combine ingest, storage and analytics."""
