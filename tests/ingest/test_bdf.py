@@ -97,3 +97,15 @@ def test_gzip_truncated_is_refused(tmp_path: Path, cell_frame: pl.DataFrame) -> 
     with pytest.raises(DataError):
         read_timeseries(path)
     assert gzip  # the format under test
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "cp1252"])
+def test_text_encodings_of_lab_pcs(tmp_path: Path, encoding: str) -> None:
+    text = (
+        "Test Time / s,Voltage / V,Current / A,Surface Temperature T1 / °C\n0,3.7,-1,25.5\n10,3.69,-1,25.6\n"
+    )
+    path = tmp_path / "enc.bdf.csv"
+    path.write_bytes(text.encode(encoding))
+    frame = read_timeseries(path)
+    assert frame["temperature_t1_celsius"].to_list() == [25.5, 25.6]
+    assert frame["test_time_second"].to_list() == [0.0, 10.0]

@@ -38,3 +38,9 @@ def test_arbin_csv_is_detected_by_content_not_name(tmp_path: Path) -> None:
         "1,0,2020-01-01 00:00:00,1,1,0,3.5\n2,1,2020-01-01 00:00:01,2,1,1.0,3.6\n"
     )
     assert detect(path).name == "arbin"
+
+
+def test_every_registered_reader_is_documented() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "readers.md").read_text()
+    for name in registered_readers():
+        assert f"### `{name}`" in doc, name

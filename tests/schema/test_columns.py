@@ -18,3 +18,13 @@ def test_issue_names_file_row_and_column() -> None:
         str(Issue("a.csv", "not a number", 12, "Voltage / V"))
         == "a.csv, row 12, column 'Voltage / V': not a number"
     )
+
+
+def test_data_model_doc_lists_every_column() -> None:
+    from pathlib import Path
+
+    from bmts.schema import CYCLE_COLUMNS, DISCHARGE_CURVE_COLUMNS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "data-model.md").read_text()
+    for column in (*TIMESERIES.values(), *CYCLE_COLUMNS, *DISCHARGE_CURVE_COLUMNS):
+        assert f"| `{column.name}` | {column.label} |" in doc, column.name

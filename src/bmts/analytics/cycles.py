@@ -19,6 +19,9 @@ SUBSTANTIAL_FRACTION = 0.05
 #: current steps used for DC resistance: |dI| above this fraction of max |I|, dt at most this many s
 RESISTANCE_STEP_FRACTION = 0.2
 RESISTANCE_MAX_DT_SECOND = 60.0
+#: efficiencies are left empty for cycles whose charge is below this fraction of their discharge (a
+#: discharge-only file with sensor noise would otherwise report a coulombic efficiency of 10^5)
+MEANINGFUL_FRACTION = 0.05
 
 
 def _interval_mean(values: np.ndarray, steps: np.ndarray | None) -> np.ndarray:
@@ -201,10 +204,10 @@ def cycle_summary(
             pl.col("r").fill_nan(None).median().alias("dc_resistance_ohm"),
         )
         .with_columns(
-            pl.when(pl.col("charge_capacity_ah") > 0)
+            pl.when(pl.col("charge_capacity_ah") > MEANINGFUL_FRACTION * pl.col("discharge_capacity_ah"))
             .then(pl.col("discharge_capacity_ah") / pl.col("charge_capacity_ah"))
             .alias("coulombic_efficiency"),
-            pl.when(pl.col("charge_energy_wh") > 0)
+            pl.when(pl.col("charge_energy_wh") > MEANINGFUL_FRACTION * pl.col("discharge_energy_wh"))
             .then(pl.col("discharge_energy_wh") / pl.col("charge_energy_wh"))
             .alias("energy_efficiency"),
         )

@@ -27,15 +27,38 @@ def is_gzip(head: bytes) -> bool:
     return head[:2] == b"\x1f\x8b"
 
 
-def open_text_head(path: Path, head: bytes, size: int = 64 * 1024) -> str:
-    """The first `size` bytes of a (possibly gzipped) text file, decoded leniently."""
+def guess_encoding(head: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 by its BOM, else Windows-1252 (lab PCs' legacy exports)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        head[: max(len(head) - 3, 0)].decode("utf-8")  # the block may end inside a character
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1252"
+
+
+def _plain_head(path: Path, head: bytes, size: int) -> bytes:
     if is_gzip(head):
         try:
             with gzip.open(path, "rb") as fh:
-                head = fh.read(size)
+                return fh.read(size)
         except (OSError, EOFError):
-            return ""
-    return head.decode("utf-8-sig", errors="replace")
+            return b""
+    return head
+
+
+def open_text_head(path: Path, head: bytes, size: int = 64 * 1024) -> str:
+    """The first `size` bytes of a (possibly gzipped) text file, decoded in its own encoding."""
+    plain = _plain_head(path, head, size)
+    return plain.decode(guess_encoding(plain), errors="replace")
+
+
+def file_encoding(path: Path) -> str:
+    with _open_binary(path) as raw:
+        return guess_encoding(raw.read(64 * 1024))
 
 
 def _open_binary(path: Path) -> IO[bytes]:
@@ -49,7 +72,7 @@ def _open_binary(path: Path) -> IO[bytes]:
 def header_fields(path: Path, skip_rows: int = 0, delimiter: str = ",") -> list[str]:
     """The column names on the header line (after `skip_rows` lines)."""
     with _open_binary(path) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+        text = io.TextIOWrapper(raw, encoding=file_encoding(path), errors="replace", newline="")
         for _ in range(skip_rows):
             text.readline()
         line = text.readline()
@@ -59,7 +82,7 @@ def header_fields(path: Path, skip_rows: int = 0, delimiter: str = ",") -> list[
 def _locate_error(path: Path, skip_rows: int, delimiter: str, numeric: set[str]) -> Issue:
     """Re-scan the file to name the first line that the fast reader refused."""
     with _open_binary(path) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="")
+        text = io.TextIOWrapper(raw, encoding=file_encoding(path), errors="strict", newline="")
         try:
             for _ in range(skip_rows):
                 text.readline()
@@ -101,11 +124,16 @@ def iter_csv(
     header = header_fields(path, skip_rows, delimiter)
     types = {name: pa.float64() for name in header if name in numeric}
     line = skip_rows + 2
+    encoding = file_encoding(path)
+    if encoding == "utf-8-sig":
+        encoding = "utf-8"  # PyArrow drops a UTF-8 BOM by itself
     try:
         with _open_binary(path) as raw:
             reader = pacsv.open_csv(
                 raw,
-                read_options=pacsv.ReadOptions(skip_rows=skip_rows, block_size=block_bytes),
+                read_options=pacsv.ReadOptions(
+                    skip_rows=skip_rows, block_size=block_bytes, encoding=encoding
+                ),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter),
                 convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True),
             )

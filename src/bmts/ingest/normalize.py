@@ -185,8 +185,9 @@ class Normalizer:
                 s.start_unix_second = float(unix[0]) if unix.len() else None
         s.last_time_second = float(frame["test_time_second"][-1])
         s.rows += frame.height
-        for name in REQUIRED_TIMESERIES:
-            self._hash.update(np.ascontiguousarray(frame[name].to_numpy(), dtype=np.float64).tobytes())
+        # row-major, so the hash depends on the rows and not on how the file was cut into chunks
+        rows = np.column_stack([frame[name].to_numpy().astype(np.float64) for name in REQUIRED_TIMESERIES])
+        self._hash.update(np.ascontiguousarray(rows).tobytes())
 
     def _finish(self) -> None:
         if self.summary.rows == 0:
