@@ -24,9 +24,13 @@ def test_demo_ingest_cycles_and_list(tmp_path: Path, cell_frame: pl.DataFrame) -
     demo = bmts("demo", "--cells", "3", "--cycles", "12", home=home)
     assert demo.returncode == 0, demo.stderr
     assert "demo-cell-03" in demo.stdout
-    listed = json.loads(bmts("battery", "list", "--json", home=home).stdout)
-    assert [b["id"] for b in listed] == ["demo-cell-01", "demo-cell-02", "demo-cell-03"]
-    assert {"id", "kind", "chemistry", "parent_id"} <= set(listed[0])
+    listed = {b["id"]: b for b in json.loads(bmts("battery", "list", "--json", home=home).stdout)}
+    assert {"demo-cell-01", "demo-cell-02", "demo-cell-03", "demo-pack-01", "demo-ev-01"} <= set(listed)
+    assert listed["demo-cell-03"]["parent_id"] == "demo-module-01"
+    assert listed["demo-pack-01"]["parent_id"] == "demo-ev-01"
+    assert {"id", "kind", "chemistry", "parent_id"} <= set(listed["demo-cell-01"])
+    verify = bmts("ledger", "verify", home=home)
+    assert verify.returncode == 0 and "ledger ok" in verify.stdout
     path = write_bdf(cell_frame, tmp_path / "c.bdf.csv")
     assert bmts("ingest", str(path), "--battery-id", "c", home=home).returncode == 0
     out = tmp_path / "cycles.csv"

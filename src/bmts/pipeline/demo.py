@@ -9,8 +9,10 @@ import polars as pl
 
 from bmts.ingest import write_bdf
 from bmts.pipeline import analysis
+from bmts.pipeline.demo_fleet import register_demo_fleet
 from bmts.pipeline.ingest import ingest_paths
 from bmts.pipeline.sample_data import sample_fleet, simulate_cell
+from bmts.registry import Registry
 from bmts.storage import EmbeddedStore
 
 #: the demo writes its fleet in several BDF flavours to show that format is detected from content
@@ -31,6 +33,8 @@ def run_demo(
     folder = store.home / "demo-data"
     folder.mkdir(parents=True, exist_ok=True)
     fleet = sample_fleet(cells)
+    if register_demo_fleet(Registry(store.engine), fleet):
+        progress("registered the demo vehicle, pack, modules and cells with their life story")
     paths = []
     for n, spec in enumerate(fleet):
         path = folder / f"{spec.cell_id}{FLAVOURS[n % len(FLAVOURS)]}"

@@ -1,4 +1,4 @@
-"""Storage behind small protocols; the embedded SQLite + Parquet store is the default."""
+"""Storage behind small protocols: metadata in SQLite (embedded default) or PostgreSQL, time series in Parquet."""
 
 from __future__ import annotations
 
@@ -20,19 +20,23 @@ def default_home() -> Path:
 
 
 def open_store(url: str | Path | None = None) -> EmbeddedStore:
-    """The store at `url`: a directory path or file:// URL (embedded store); default $BMTS_HOME."""
+    """The store at `url`: a directory (embedded SQLite), file:// URL, or postgresql://... (metadata in
+    PostgreSQL, time series under $BMTS_HOME); default $BMTS_HOME."""
     if url is None:
         return EmbeddedStore(default_home())
     text = str(url)
     if text.startswith("file://"):
-        text = text[len("file://") :]
-    elif "://" in text:
+        return EmbeddedStore(Path(text[len("file://") :]))
+    if text.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+        text = text.replace("postgres://", "postgresql://", 1)
+        try:
+            return EmbeddedStore(default_home(), database_url=text)
+        except Exception as e:  # connection refused, bad credentials, unknown database
+            where = text.split("@")[-1]
+            raise DataError(Issue(where, f"cannot open the store: {str(e).splitlines()[0][:160]}")) from None
+    if "://" in text:
         raise DataError(
-            Issue(
-                text.split("@")[-1],
-                "this store URL scheme is not supported by this version; "
-                "use a directory for the embedded store",
-            )
+            Issue(text.split("@")[-1], "unsupported store URL (use a directory or postgresql://...)")
         )
     return EmbeddedStore(Path(text))
 

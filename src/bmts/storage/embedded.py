@@ -1,22 +1,20 @@
-"""The embedded store: metadata in SQLite, time series as Parquet partitioned by battery.
+"""The store: metadata in a SQL database (SQLite embedded, or PostgreSQL), time series as Parquet.
 
-Layout under the store directory::
+Layout of the embedded store directory::
 
-    bmts.sqlite                                   batteries, segments
+    bmts.sqlite                                   batteries, ledger, segments (Alembic-managed)
     timeseries/battery=<id>/<segment>.parquet     one file per imported source
     timeseries/.staging/                          segments being written
 
-A segment is written to staging first and published with one SQLite transaction plus an atomic
-rename, so a failed or interrupted import leaves nothing visible. Uniqueness constraints on the
-source file's hash and on the content hash make imports idempotent, also under concurrent writers.
+A segment is written to staging first and published with one database transaction plus an atomic
+rename, so a failed or interrupted import leaves nothing visible. Unique keys on the source file's
+hash and on the content hash make imports idempotent, also under concurrent writers.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,108 +23,61 @@ from urllib.parse import quote
 
 import polars as pl
 import pyarrow.parquet as pq
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
+from bmts.storage import tables as t
+from bmts.storage.database import create_engine, migrate
 from bmts.storage.protocols import BatteryRecord, SegmentMeta, SegmentRecord
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS batteries (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL DEFAULT 'cell',
-    chemistry TEXT,
-    parent_id TEXT REFERENCES batteries(id),
-    nominal_capacity_ah REAL,
-    created_unix_second REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS segments (
-    id TEXT PRIMARY KEY,
-    battery_id TEXT NOT NULL REFERENCES batteries(id),
-    source_path TEXT NOT NULL,
-    source_sha256 TEXT NOT NULL,
-    content_sha256 TEXT NOT NULL,
-    reader TEXT NOT NULL,
-    rows INTEGER NOT NULL,
-    first_time_second REAL,
-    last_time_second REAL,
-    start_unix_second REAL,
-    sequence INTEGER NOT NULL,
-    repairs TEXT NOT NULL DEFAULT '[]',
-    attributes TEXT NOT NULL DEFAULT '{}',
-    relative_path TEXT NOT NULL,
-    ingested_unix_second REAL NOT NULL,
-    UNIQUE (battery_id, source_sha256),
-    UNIQUE (battery_id, content_sha256)
-);
-CREATE INDEX IF NOT EXISTS segments_by_battery ON segments (battery_id, sequence);
-"""
-SCHEMA_VERSION = 1
 
 
 class EmbeddedStore:
-    """SQLite + Parquet store in one directory; safe for several processes at once."""
+    """Batteries and their time series: a database for metadata, a directory for Parquet files."""
 
-    def __init__(self, home: str | Path) -> None:
+    def __init__(self, home: str | Path, database_url: str | None = None) -> None:
         self.home = Path(home)
         self.timeseries = self.home / "timeseries"
         (self.timeseries / ".staging").mkdir(parents=True, exist_ok=True)
-        self.db_path = self.home / "bmts.sqlite"
-        with self._connect() as con:
-            con.executescript(SCHEMA)
-            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA foreign_keys=ON")
-        con.row_factory = sqlite3.Row
-        return con
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        con = self._connect()
-        try:
-            con.execute("BEGIN IMMEDIATE")
-            yield con
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        finally:
-            con.close()
+        self.database_url = database_url or f"sqlite:///{self.home / 'bmts.sqlite'}"
+        self.engine: Engine = create_engine(self.database_url)
+        migrate(self.engine)
 
     # -- batteries ---------------------------------------------------------------------------
     def batteries(self) -> list[BatteryRecord]:
-        with contextlib.closing(self._connect()) as con:
-            rows = con.execute("SELECT * FROM batteries ORDER BY id").fetchall()
+        with self.engine.connect() as con:
+            rows = con.execute(_battery_query().order_by(t.batteries.c.id)).mappings().all()
         return [_battery(r) for r in rows]
 
     def battery(self, battery_id: str) -> BatteryRecord | None:
-        with contextlib.closing(self._connect()) as con:
-            row = con.execute("SELECT * FROM batteries WHERE id = ?", (battery_id,)).fetchone()
+        with self.engine.connect() as con:
+            row = con.execute(_battery_query().where(t.batteries.c.id == battery_id)).mappings().first()
         return _battery(row) if row else None
 
     # -- segments ----------------------------------------------------------------------------
     def segments(self, battery_id: str) -> list[SegmentRecord]:
-        with contextlib.closing(self._connect()) as con:
-            rows = con.execute("SELECT * FROM segments WHERE battery_id = ?", (battery_id,)).fetchall()
+        with self.engine.connect() as con:
+            rows = (
+                con.execute(sa.select(t.segments).where(t.segments.c.battery_id == battery_id))
+                .mappings()
+                .all()
+            )
         records = [_segment(r) for r in rows]
         timed = all(r.start_unix_second is not None for r in records)
         return sorted(records, key=lambda r: (r.start_unix_second if timed else 0.0, r.sequence))
 
     def find_source(self, battery_id: str, source_sha256: str) -> SegmentRecord | None:
-        with contextlib.closing(self._connect()) as con:
-            row = con.execute(
-                "SELECT * FROM segments WHERE battery_id = ? AND source_sha256 = ?",
-                (battery_id, source_sha256),
-            ).fetchone()
+        query = sa.select(t.segments).where(
+            t.segments.c.battery_id == battery_id, t.segments.c.source_sha256 == source_sha256
+        )
+        with self.engine.connect() as con:
+            row = con.execute(query).mappings().first()
         return _segment(row) if row else None
 
     def begin_segment(self, battery_id: str) -> _ParquetSegmentWriter:
         return _ParquetSegmentWriter(self, battery_id)
 
     def segment_path(self, segment: SegmentRecord) -> Path:
-        with contextlib.closing(self._connect()) as con:
-            row = con.execute("SELECT relative_path FROM segments WHERE id = ?", (segment.id,)).fetchone()
-        return self.home / row["relative_path"]
+        return self.home / segment.relative_path
 
     def read_segment(self, segment: SegmentRecord, columns: list[str] | None = None) -> pl.DataFrame:
         return pl.read_parquet(self.segment_path(segment), columns=columns)
@@ -165,42 +116,40 @@ class _ParquetSegmentWriter:
         folder = self.store.timeseries / f"battery={quote(self.battery_id, safe='')}"
         folder.mkdir(parents=True, exist_ok=True)
         final = folder / f"{self.id}.parquet"
-        relative = str(final.relative_to(self.store.home))
         now = time.time()
         try:
-            with self.store._transaction() as con:
-                con.execute(
-                    "INSERT OR IGNORE INTO batteries (id, created_unix_second) VALUES (?, ?)",
-                    (self.battery_id, now),
-                )
+            with self.store.engine.begin() as con:
+                exists = con.execute(
+                    sa.select(t.batteries.c.id).where(t.batteries.c.id == self.battery_id)
+                ).first()
+                if exists is None:
+                    con.execute(sa.insert(t.batteries).values(id=self.battery_id, created_unix_second=now))
                 sequence = con.execute(
-                    "SELECT COALESCE(MAX(sequence), 0) + 1 FROM segments WHERE battery_id = ?",
-                    (self.battery_id,),
-                ).fetchone()[0]
+                    sa.select(sa.func.coalesce(sa.func.max(t.segments.c.sequence), 0) + 1).where(
+                        t.segments.c.battery_id == self.battery_id
+                    )
+                ).scalar_one()
                 con.execute(
-                    "INSERT INTO segments (id, battery_id, source_path, source_sha256, content_sha256, reader, rows,"
-                    " first_time_second, last_time_second, start_unix_second, sequence, repairs, attributes,"
-                    " relative_path, ingested_unix_second) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        self.id,
-                        self.battery_id,
-                        meta.source_path,
-                        meta.source_sha256,
-                        meta.content_sha256,
-                        meta.reader,
-                        meta.rows,
-                        meta.first_time_second,
-                        meta.last_time_second,
-                        meta.start_unix_second,
-                        sequence,
-                        json.dumps(meta.repairs),
-                        json.dumps(meta.attributes),
-                        relative,
-                        now,
-                    ),
+                    sa.insert(t.segments).values(
+                        id=self.id,
+                        battery_id=self.battery_id,
+                        source_path=meta.source_path,
+                        source_sha256=meta.source_sha256,
+                        content_sha256=meta.content_sha256,
+                        reader=meta.reader,
+                        rows=meta.rows,
+                        first_time_second=meta.first_time_second,
+                        last_time_second=meta.last_time_second,
+                        start_unix_second=meta.start_unix_second,
+                        sequence=sequence,
+                        repairs=json.dumps(meta.repairs),
+                        attributes=json.dumps(meta.attributes),
+                        relative_path=str(final.relative_to(self.store.home)),
+                        ingested_unix_second=now,
+                    )
                 )
                 os.replace(self.staged, final)  # inside the transaction: a failed rename rolls back
-        except sqlite3.IntegrityError:
+        except sa.exc.IntegrityError:
             self.staged.unlink(missing_ok=True)
             return None
         except BaseException:
@@ -210,7 +159,14 @@ class _ParquetSegmentWriter:
         return self.store.find_source(self.battery_id, meta.source_sha256)
 
 
-def _battery(row: sqlite3.Row) -> BatteryRecord:
+def _battery_query() -> sa.Select:
+    """Batteries with their current parent (the open genealogy link, if any)."""
+    link = t.battery_links
+    current = sa.and_(link.c.child_id == t.batteries.c.id, link.c.valid_to.is_(None))
+    return sa.select(t.batteries, link.c.parent_id).select_from(t.batteries.outerjoin(link, current))
+
+
+def _battery(row: sa.RowMapping) -> BatteryRecord:
     return BatteryRecord(
         id=row["id"],
         kind=row["kind"],
@@ -220,7 +176,7 @@ def _battery(row: sqlite3.Row) -> BatteryRecord:
     )
 
 
-def _segment(row: sqlite3.Row) -> SegmentRecord:
+def _segment(row: sa.RowMapping) -> SegmentRecord:
     return SegmentRecord(
         id=row["id"],
         battery_id=row["battery_id"],
@@ -235,4 +191,5 @@ def _segment(row: sqlite3.Row) -> SegmentRecord:
         sequence=row["sequence"],
         repairs=json.loads(row["repairs"]),
         attributes=json.loads(row["attributes"]),
+        relative_path=row["relative_path"],
     )

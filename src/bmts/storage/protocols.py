@@ -45,6 +45,7 @@ class SegmentRecord(SegmentMeta):
     id: str
     battery_id: str
     sequence: int
+    relative_path: str = ""
 
 
 class SegmentWriter(Protocol):

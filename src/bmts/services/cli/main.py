@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bmts.pipeline import analysis, demo, ingest
 from bmts.schema import DataError
+from bmts.services.cli import registry as registry_commands
 from bmts.services.cli.output import write_table
 from bmts.storage import EmbeddedStore, open_store
 
@@ -29,8 +30,8 @@ app = typer.Typer(
 )
 battery_app = typer.Typer(no_args_is_help=True, help="Batteries known to the store.")
 app.add_typer(battery_app, name="battery")
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 _state: dict[str, str | None] = {"store": None}
 
 StoreOption = Annotated[str | None, typer.Option("--store", help="store directory (default: $BMTS_HOME)")]
@@ -43,6 +44,9 @@ def _main(store: StoreOption = None) -> None:
 
 def _store() -> EmbeddedStore:
     return open_store(_state["store"])
+
+
+registry_commands.register(battery_app, app, _store)
 
 
 @app.command("ingest")

@@ -1,0 +1,202 @@
+"""The tamper-evident lifecycle ledger: append-only events, hash-chained per battery.
+
+Each event's hash is SHA-256 over the previous event's hash and the canonical JSON of the event
+(battery, sequence number, kind, time, actor, payload). Editing any field, deleting an event or
+reordering events breaks the chain at a place `verify` names. A per-battery head (sequence and hash,
+updated in the same transaction as each append) catches a deleted last event; the ledger root, a hash
+over all heads, can be published elsewhere and checked with `verify(expected_root=...)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bmts.schema import DataError, Issue
+from bmts.storage import tables as t
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Event:
+    battery_id: str
+    seq: int
+    kind: str
+    occurred_at: str  # ISO 8601, UTC
+    actor: str
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def iso_utc(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def event_hash(
+    prev_hash: str, battery_id: str, seq: int, kind: str, occurred_at: str, actor: str, payload_json: str
+) -> str:
+    body = canonical(
+        {
+            "battery_id": battery_id,
+            "seq": seq,
+            "kind": kind,
+            "occurred_at": occurred_at,
+            "actor": actor,
+            "payload": json.loads(payload_json),
+        }
+    )
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+def append(
+    con: Connection, battery_id: str, kind: str, occurred_at: datetime, actor: str, payload: Mapping[str, Any]
+) -> Event:
+    """Append one event inside the caller's transaction (the caller holds the battery's row lock)."""
+    head = (
+        con.execute(sa.select(t.ledger_heads).where(t.ledger_heads.c.battery_id == battery_id))
+        .mappings()
+        .first()
+    )
+    seq = (head["seq"] if head else 0) + 1
+    prev = head["hash"] if head else GENESIS
+    when = iso_utc(occurred_at)
+    body = canonical(dict(payload))
+    digest = event_hash(prev, battery_id, seq, kind, when, actor, body)
+    con.execute(
+        sa.insert(t.lifecycle_events).values(
+            battery_id=battery_id,
+            seq=seq,
+            kind=kind,
+            occurred_at=when,
+            actor=actor,
+            payload=body,
+            prev_hash=prev,
+            hash=digest,
+            recorded_unix_second=time.time(),
+        )
+    )
+    if head:
+        con.execute(
+            sa.update(t.ledger_heads)
+            .where(t.ledger_heads.c.battery_id == battery_id)
+            .values(seq=seq, hash=digest)
+        )
+    else:
+        con.execute(sa.insert(t.ledger_heads).values(battery_id=battery_id, seq=seq, hash=digest))
+    return Event(battery_id, seq, kind, when, actor, dict(payload), prev, digest)
+
+
+def _rows(con: Connection, battery_id: str | None = None) -> Iterator[sa.RowMapping]:
+    query = sa.select(t.lifecycle_events).order_by(t.lifecycle_events.c.battery_id, t.lifecycle_events.c.seq)
+    if battery_id is not None:
+        query = query.where(t.lifecycle_events.c.battery_id == battery_id)
+    yield from con.execute(query.execution_options(yield_per=10_000)).mappings()
+
+
+def events(engine: Engine, battery_id: str) -> list[Event]:
+    with engine.connect() as con:
+        return [
+            Event(
+                r["battery_id"],
+                r["seq"],
+                r["kind"],
+                r["occurred_at"],
+                r["actor"],
+                json.loads(r["payload"]),
+                r["prev_hash"],
+                r["hash"],
+            )
+            for r in _rows(con, battery_id)
+        ]
+
+
+@dataclass(frozen=True)
+class Verification:
+    events: int
+    batteries: int
+    root: str
+
+
+def root_of(heads: Mapping[str, str]) -> str:
+    """One hash over every battery's head hash: the ledger's fingerprint."""
+    lines = "".join(f"{b}\t{h}\n" for b, h in sorted(heads.items()))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def verify(engine: Engine, expected_root: str | None = None) -> Verification:
+    """Recompute every chain; DataError naming the first event that was edited, moved or deleted."""
+    count, heads = 0, dict[str, str]()
+    with engine.connect() as con:
+        recorded = {
+            r["battery_id"]: (r["seq"], r["hash"]) for r in con.execute(sa.select(t.ledger_heads)).mappings()
+        }
+        battery, prev, expected_seq = None, GENESIS, 1
+        for r in _rows(con):
+            if r["battery_id"] != battery:
+                _check_head(battery, expected_seq - 1, prev, recorded)
+                battery, prev, expected_seq = r["battery_id"], GENESIS, 1
+            where = f"event {r['id']} (battery {r['battery_id']}, #{r['seq']}, {r['kind']})"
+            if r["seq"] != expected_seq:
+                raise DataError(
+                    Issue(
+                        "ledger",
+                        f"event #{expected_seq} of battery {battery} is missing "
+                        f"(deleted or renumbered); next found: {where}",
+                    )
+                )
+            if r["prev_hash"] != prev:
+                raise DataError(
+                    Issue("ledger", f"{where} does not follow its predecessor (reordered or replaced)")
+                )
+            digest = event_hash(
+                prev, r["battery_id"], r["seq"], r["kind"], r["occurred_at"], r["actor"], r["payload"]
+            )
+            if digest != r["hash"]:
+                raise DataError(Issue("ledger", f"{where} was edited after it was recorded (hash mismatch)"))
+            prev, expected_seq = digest, expected_seq + 1
+            heads[r["battery_id"]] = digest
+            count += 1
+        _check_head(battery, expected_seq - 1, prev, recorded)
+        missing = set(recorded) - set(heads)
+        if missing:
+            raise DataError(Issue("ledger", f"all events of battery {sorted(missing)[0]} are missing"))
+    root = root_of(heads)
+    if expected_root is not None and root != expected_root:
+        raise DataError(Issue("ledger", f"root {root} differs from the published root {expected_root}"))
+    return Verification(count, len(heads), root)
+
+
+def _check_head(
+    battery: str | None, last_seq: int, last_hash: str, recorded: Mapping[str, tuple[int, str]]
+) -> None:
+    if battery is None:
+        return
+    seq, digest = recorded.get(battery, (None, None))
+    if seq != last_seq or digest != last_hash:
+        raise DataError(
+            Issue(
+                "ledger",
+                f"battery {battery}: the chain ends at #{last_seq} but the ledger head "
+                f"records #{seq} (events deleted or head edited)",
+            )
+        )
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
