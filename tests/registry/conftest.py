@@ -26,7 +26,7 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
-def _start_throwaway_server() -> tuple[str, Path] | None:
+def _start_throwaway_server() -> tuple[str, list[str]] | None:
     """initdb + pg_ctl a private cluster when the machine runs no PostgreSQL but has its binaries."""
     candidates = (
         sorted(Path("/usr/lib/postgresql").glob("*/bin")) if Path("/usr/lib/postgresql").exists() else []
@@ -48,12 +48,22 @@ def _start_throwaway_server() -> tuple[str, Path] | None:
         check=True,
         capture_output=True,
     )
-    subprocess.run(
-        [*user, str(bindir / "pg_ctl"), "-D", str(data), "-o", f"-p {port} -k {data}", "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
-    return f"postgresql://postgres@127.0.0.1:{port}/postgres", data
+    start = [
+        *user,
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(data / "server.log"),
+        "-o",
+        f"-p {port} -k {data}",
+        "-w",
+        "start",
+    ]
+    # the server inherits stdout/stderr: never capture them, or this call waits for the server to exit
+    subprocess.run(start, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stop = [*user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]
+    return f"postgresql://postgres@127.0.0.1:{port}/postgres", stop
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +87,7 @@ def postgres_url() -> Iterator[str]:
         con.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
     if started is not None:
-        subprocess.run(["pg_ctl", "-D", str(started[1]), "stop"], capture_output=True)
+        subprocess.run(started[1], capture_output=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -9,7 +9,7 @@ import polars as pl
 
 from bmts.ingest import write_bdf
 from bmts.pipeline import analysis
-from bmts.pipeline.demo_fleet import register_demo_fleet
+from bmts.pipeline.demo_fleet import demo_static, register_demo_fleet
 from bmts.pipeline.ingest import ingest_paths
 from bmts.pipeline.sample_data import sample_fleet, simulate_cell
 from bmts.registry import Registry
@@ -33,7 +33,7 @@ def run_demo(
     folder = store.home / "demo-data"
     folder.mkdir(parents=True, exist_ok=True)
     fleet = sample_fleet(cells)
-    if register_demo_fleet(Registry(store.engine), fleet):
+    if register_demo_fleet(Registry(store.engine), fleet, demo_static):
         progress("registered the demo vehicle, pack, modules and cells with their life story")
     paths = []
     for n, spec in enumerate(fleet):

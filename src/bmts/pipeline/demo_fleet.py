@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from bmts.analytics.passport_sample import sample_static
 from bmts.pipeline.sample_data import CellSpec
 from bmts.registry import Battery, Registry
 from bmts.schema import DataError
@@ -13,6 +14,11 @@ MADE = date(2025, 1, 6)
 CELLS_PER_MODULE = 3
 OPERATOR = "Demo Fleet Operator GmbH"
 MANUFACTURER = "bmts Demo Cells AG"
+
+
+def demo_static(battery_id: str, kind: str) -> dict[str, Any]:
+    """Complete static passport data for a demo battery, as its manufacturer would register it."""
+    return sample_static(battery_id, kind, "ev", MADE, put_into_service=_at(40).date())
 
 
 def _at(days: int) -> datetime:

@@ -104,7 +104,7 @@ def simulate_cell(spec: CellSpec, cycles: int, seed: int = 0) -> pl.DataFrame:
             "test_time_second": tt,
             "voltage_volt": np.round(v + rng.normal(0, 5e-4, tt.size), 5),
             "current_ampere": np.round(i + rng.normal(0, 2e-4, tt.size) * (i != 0), 5),
-            "unix_time_second": 1_735_689_600.0 + tt,
+            "unix_time_second": 1_739_577_600.0 + tt,  # 2025-02-15, after the demo fleet went into service
             "cycle_count": cyc.astype(np.int64),
             "step_count": step.astype(np.int64),
             "temperature_t1_celsius": np.round(temperature, 3),

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from bmts.ingest.bdf_writer import atomic_path
+from bmts.pipeline.passport import battery_passport
 from bmts.pipeline.registration import battery_from_fields, register_from_csv
 from bmts.registry import Registry, verify
 from bmts.schema import DataError, Issue
@@ -186,6 +188,23 @@ def register(battery_app: typer.Typer, app: typer.Typer, store: Callable[[], Emb
                 raise DataError(Issue("--payload", "must be a JSON object"))
         event = registry().add_event(battery_id, kind, _when(at), actor, details)
         out.print(f"recorded #{event.seq} {event.kind} for {battery_id} ({event.hash[:16]})", markup=False)
+
+    @app.command("passport")
+    def passport_command(
+        battery_id: str,
+        output: Annotated[Path, typer.Option("-o", "--output", help="JSON file")],
+        role: Annotated[str, typer.Option(help="public, legitimate_interest or authority")] = "public",
+        as_of: Annotated[
+            str | None, typer.Option("--as-of", help="the passport as it was on this date")
+        ] = None,
+    ) -> None:
+        """The EU battery passport (BatteryPass v1.2), with the fields the role may see."""
+        document = battery_passport(store(), battery_id, role, _when(as_of))
+        with atomic_path(output) as tmp:
+            tmp.write_text(
+                json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8"
+            )
+        out.print(f"wrote the {role} passport of {battery_id} to {output}", markup=False)
 
     @ledger_app.command("verify")
     def ledger_verify(
