@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bmts.pipeline import analysis, demo, ingest
 from bmts.schema import DataError
 from bmts.services.cli import registry as registry_commands
+from bmts.services.cli import state as state_commands
 from bmts.services.cli.output import write_table
 from bmts.storage import EmbeddedStore, open_store
 
@@ -47,6 +48,7 @@ def _store() -> EmbeddedStore:
 
 
 registry_commands.register(battery_app, app, _store)
+state_commands.register(app)
 
 
 @app.command("ingest")

@@ -1,0 +1,182 @@
+"""State-estimation use cases over files: fit a cell model, SOC traces, SOH tables."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from bmts.analytics import cycle_summary
+from bmts.analytics.ecm import CellModel, fit_activation, fit_ecm_table
+from bmts.analytics.ocv import fit_ocv, integrate_ah
+from bmts.analytics.soc import SocConfig, estimate_soc
+from bmts.analytics.soh import resistance_soh, soh_from_full_cycles, soh_from_windows
+from bmts.ingest import read_timeseries
+from bmts.ingest.bdf_writer import atomic_path
+from bmts.pipeline.analysis import battery_frame
+from bmts.pipeline.ingest import expand_paths, ingest_file
+from bmts.schema import DataError, Issue
+from bmts.storage import EmbeddedStore
+
+TEMPERATURES = ("temperature_t1_celsius", "ambient_temperature_celsius")
+
+
+def _arrays(frame: pl.DataFrame, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    for name in ("test_time_second", "voltage_volt", "current_ampere"):
+        if name not in frame.columns:
+            raise DataError(Issue(where, f"no {name} column", column=name))
+    t = frame["test_time_second"].to_numpy().astype(np.float64)
+    if t.size < 2:
+        raise DataError(Issue(where, "fewer than two samples"))
+    if np.any(np.diff(t) < 0) or not np.all(np.isfinite(t)):
+        raise DataError(Issue(where, "broken time base (time not increasing)", column="test_time_second"))
+    return t, frame["voltage_volt"].to_numpy().astype(np.float64), frame["current_ampere"].to_numpy()
+
+
+def _temperature(frame: pl.DataFrame) -> np.ndarray | None:
+    for name in TEMPERATURES:
+        if name in frame.columns:
+            values = frame[name].cast(pl.Float64).to_numpy()
+            if np.isfinite(values).any():
+                return values
+    return None
+
+
+def _median(frame: pl.DataFrame, name: str) -> float:
+    if name not in frame.columns:
+        return float("nan")
+    values = frame[name].cast(pl.Float64).to_numpy()
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else float("nan")
+
+
+def _counter(frame: pl.DataFrame) -> np.ndarray | None:
+    if "net_capacity_ah" in frame.columns and frame["net_capacity_ah"].null_count() == 0:
+        return frame["net_capacity_ah"].to_numpy().astype(np.float64)
+    return None
+
+
+def fit_cell_model(ocv_path: str | Path, pulse_paths: Sequence[str | Path]) -> CellModel:
+    """OCV from a low-rate test (SOC = 1 at its start, or at the zero of the cycler's Ah counter) and one
+    ECM table per pulse test (pulse tests start full). Files without pulses are noted and skipped."""
+    frame = read_timeseries(ocv_path)
+    t, v, i = _arrays(frame, str(ocv_path))
+    ocv = fit_ocv(t, v, i, where=str(ocv_path), counter_ah=_counter(frame))
+    tables, skipped = [], []
+    for path in pulse_paths:
+        pf = read_timeseries(path)
+        pt, pv, pi = _arrays(pf, str(path))
+        counter = _counter(pf)
+        soc = 1.0 + (counter if counter is not None else integrate_ah(pt, pi)) / ocv.capacity_ah
+        ambient, cell = _median(pf, "ambient_temperature_celsius"), _median(pf, "temperature_t1_celsius")
+        if not np.isfinite(cell):
+            cell = ambient
+        if not np.isfinite(cell):
+            raise DataError(Issue(str(path), "a pulse test needs a temperature column (ambient or T1)"))
+        try:
+            tables.append(
+                fit_ecm_table(
+                    pt, pv, pi, soc, ocv, ambient if np.isfinite(ambient) else cell, cell, Path(path).name
+                )
+            )
+        except DataError:
+            if len(pulse_paths) == 1:
+                raise
+            skipped.append(Path(path).name)
+    if pulse_paths and not tables:
+        raise DataError(Issue(str(pulse_paths[0]), "no pulses found in any --pulse file"))
+    notes: dict[str, object] = {"ocv_source": Path(ocv_path).name, "skipped": skipped}
+    return CellModel(ocv, ocv.capacity_ah, tables, fit_activation(tables), notes)
+
+
+def save_model(model: CellModel, path: str | Path) -> Path:
+    with atomic_path(path) as tmp:
+        body = ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}" for k, v in model.to_dict().items())
+        tmp.write_text("{\n" + body + "\n}\n")
+    return Path(path)
+
+
+def load_model(path: str | Path) -> CellModel:
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise DataError(Issue(str(path), "no such file")) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DataError(Issue(str(path), f"not JSON: {e}")) from None
+    return CellModel.from_dict(data, str(path))
+
+
+def soc_trace(
+    path: str | Path, model: CellModel, initial_soc: float | None = None, config: SocConfig | None = None
+) -> tuple[pl.DataFrame, list[str]]:
+    """`test_time_second, soc, soc_std` for every sample of a file, and warnings."""
+    if initial_soc is not None and not 0.0 <= initial_soc <= 1.0:
+        raise DataError(Issue("--initial-soc", f"SOC must be within 0..1, got {initial_soc}"))
+    if not model.tables:
+        raise DataError(Issue("model", "the cell model has no ECM tables"))
+    frame = read_timeseries(path)
+    t, v, i = _arrays(frame, str(path))
+    result = estimate_soc(t, v, i, model, _temperature(frame), initial_soc, config)
+    warnings = list(result.warnings)
+    if initial_soc is None and abs(float(i[0])) > 0.02 * model.capacity_ah:
+        warnings.append("no rest at the start and no --initial-soc: started from the loaded voltage")
+    out = pl.DataFrame({"test_time_second": t, "soc": result.soc, "soc_std": result.soc_std})
+    return out, warnings
+
+
+def _battery_id(paths: list[Path]) -> str:
+    if len(paths) == 1:
+        name = paths[0].name
+        for suffix in (".parquet", ".gz", ".csv", ".bdf", ".xlsx", ".mat"):
+            name = name.removesuffix(suffix)
+        return name
+    parents = {p.parent.resolve() for p in paths}
+    return parents.pop().name if len(parents) == 1 else paths[0].stem
+
+
+def stitched(paths: list[Path]) -> pl.DataFrame:
+    """The files as one battery, exactly as `bmts ingest` + `bmts cycles` see them: files in measurement
+    order, the same measurements in two files counted once, battery-wide cycle numbers."""
+    with tempfile.TemporaryDirectory(prefix="bmts-soh-") as home:
+        store = EmbeddedStore(home)
+        for path in expand_paths(paths):
+            ingest_file(store, path, "battery")
+        frame = battery_frame(store, "battery")
+        store.engine.dispose()
+    return frame
+
+
+def soh_table(paths: Sequence[str | Path], nominal_ah: float) -> pl.DataFrame:
+    """`battery_id, cycle, capacity_ah, soh` (+ uncertainty, method, resistance) from full cycles where the
+    data has discharges, else from partial charge windows."""
+    if not nominal_ah > 0:
+        raise DataError(Issue("--nominal-capacity-ah", f"must be positive, got {nominal_ah}"))
+    files = [Path(p) for p in paths]
+    frame = stitched(files)
+    t, v, i = _arrays(frame, str(files[0]))
+    cycles = frame["cycle"].to_numpy()
+    full = soh_from_full_cycles(t, i, cycles, nominal_ah)
+    keep = full.filter(pl.col("capacity_ah") >= 0.1 * nominal_ah)
+    if keep.height >= 0.5 * np.unique(cycles).size:
+        table = keep
+    else:
+        table = soh_from_windows(t, v, i, cycles, nominal_ah, reference=keep if keep.height >= 3 else None)
+    if table.height == 0:
+        raise DataError(Issue(str(files[0]), "no full discharge and no charge through 3.8-4.1 V in the data"))
+    summary = cycle_summary(frame, cycles, None)
+    res = resistance_soh(summary["cycle"].to_numpy(), summary["dc_resistance_ohm"].to_numpy())
+    table = table.join(res, on="cycle", how="left")
+    return table.select(pl.lit(_battery_id(files)).alias("battery_id"), pl.all())
+
+
+def write_frame(frame: pl.DataFrame, path: str | Path) -> Path:
+    with atomic_path(path) as tmp:
+        if str(path).lower().endswith(".parquet"):
+            frame.write_parquet(tmp)
+        else:
+            frame.write_csv(tmp)
+    return Path(path)

@@ -1,0 +1,77 @@
+"""`bmts cell-model fit`, `bmts soc`, `bmts soh`: thin adapters over bmts.pipeline.state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bmts.pipeline import state
+
+err = Console(stderr=True)
+out = Console()
+
+cell_model_app = typer.Typer(no_args_is_help=True, help="Cell models: OCV(SOC) and equivalent circuits.")
+
+
+@cell_model_app.command("fit")
+def fit_command(
+    ocv: Annotated[Path, typer.Option("--ocv", help="low-rate (C/20) OCV test, any supported format")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="model JSON file")],
+    pulse: Annotated[
+        list[Path] | None, typer.Option("--pulse", help="pulse/HPPC test (repeat for more temperatures)")
+    ] = None,
+) -> None:
+    """Identify OCV(SOC) and R0 + 2 RC parameters per SOC and temperature; write the model JSON."""
+    model = state.fit_cell_model(ocv, list(pulse or []))
+    state.save_model(model, output)
+    temps = ", ".join(f"{t.temperature_celsius:g} degC ({t.soc.size} SOC points)" for t in model.tables)
+    out.print(
+        f"wrote {output}: capacity {model.capacity_ah:.4f} Ah; ECM at {temps or 'no temperature'}",
+        markup=False,
+    )
+    skipped = model.notes.get("skipped", [])
+    for name in skipped if isinstance(skipped, list) else []:
+        err.print(f"note: {name}: no pulses, not used for the ECM", markup=False)
+
+
+def soc_command(
+    path: Annotated[Path, typer.Argument(help="time series of one cell")],
+    cell_model: Annotated[Path, typer.Option("--cell-model", help="model JSON from `bmts cell-model fit`")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="CSV or Parquet: test_time_second, soc")],
+    initial_soc: Annotated[
+        float | None, typer.Option("--initial-soc", help="SOC guess at the first sample (0..1)")
+    ] = None,
+) -> None:
+    """SOC trace by an extended Kalman filter that also estimates the current sensor's offset and gain."""
+    model = state.load_model(cell_model)
+    frame, warnings = state.soc_trace(path, model, initial_soc)
+    state.write_frame(frame, output)
+    for w in warnings:
+        err.print(f"warning: {path}: {w}", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"wrote {output}: {frame.height} samples, final SOC {frame['soc'][-1]:.3f}", markup=False)
+
+
+def soh_command(
+    paths: Annotated[list[Path], typer.Argument(help="files of one cell (any supported format)")],
+    nominal_capacity_ah: Annotated[float, typer.Option("--nominal-capacity-ah", help="rated capacity, Ah")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="CSV or Parquet")],
+) -> None:
+    """Per-cycle capacity and SOH (full cycles, else partial 3.8-4.1 V charge windows) with uncertainty,
+    and resistance growth from current steps."""
+    files = [
+        p for path in paths for p in (sorted(path.glob("*")) if path.is_dir() else [path]) if p.is_file()
+    ]
+    table = state.soh_table(files, nominal_capacity_ah)
+    state.write_frame(table, output)
+    method = table["method"][0] if table.height else "none"
+    out.print(f"wrote {output}: {table.height} cycles ({method})", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `cell-model fit`, `soc` and `soh` to the main `bmts` app."""
+    app.add_typer(cell_model_app, name="cell-model")
+    app.command("soc")(soc_command)
+    app.command("soh")(soh_command)

@@ -1,0 +1,90 @@
+"""SOC estimation on a simulated cell with a known model and BMS-grade sensor errors."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+import pytest
+from test_ecm import CAP, true_model
+
+from bmts.analytics.ecm import simulate_voltage
+from bmts.analytics.soc import SocFilter, coulomb_count, estimate_soc
+
+
+def drive(seconds: float = 5000.0, dt: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A drive-like current: random 5-30 s segments between -3C and +1C, mean about -0.4C."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(0.0, seconds, dt)
+    edges = np.cumsum(rng.uniform(5, 30, int(seconds / 5)))
+    levels = np.clip(rng.normal(-0.4, 1.0, edges.size), -3, 1) * CAP
+    i = levels[np.searchsorted(edges, t)]
+    i[t < 60] = 0.0  # starts with a minute of rest
+    return t, i
+
+
+def rmse(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((a - b) ** 2)))
+
+
+@pytest.fixture(scope="module")
+def case() -> dict[str, np.ndarray]:
+    model = true_model()
+    t, i = drive()
+    v, soc = simulate_voltage(model, t, i, 0.95)
+    rng = np.random.default_rng(3)
+    return {
+        "t": t,
+        "i_true": i,
+        "soc": soc,
+        "v_bms": v + rng.normal(0, 0.002, v.size),
+        "i_bms": 1.012 * i + 0.04,  # 1.2 % gain error and a 40 mA offset
+    }
+
+
+def test_tracks_soc_with_sensor_errors_better_than_coulomb_counting(case: dict[str, np.ndarray]) -> None:
+    model = true_model()
+    est = estimate_soc(case["t"], case["v_bms"], case["i_bms"], model, initial_soc=0.95)
+    cc = coulomb_count(case["t"], case["i_bms"], CAP, 0.95)
+    assert rmse(est.soc, case["soc"]) < 0.01
+    assert rmse(est.soc, case["soc"]) < 0.5 * rmse(cc, case["soc"])
+    assert np.all(est.soc_std > 0) and est.soc_std[-1] < 0.05
+    assert est.current_offset_a == pytest.approx(0.04, abs=0.03)
+
+
+def test_recovers_from_an_initial_soc_30_points_wrong(case: dict[str, np.ndarray]) -> None:
+    model = true_model()
+    start = int(np.argmax(case["i_true"] != 0))  # cut at the start of driving: no rest voltage to use
+    t = case["t"][start:] - case["t"][start]
+    est = estimate_soc(t, case["v_bms"][start:], case["i_bms"][start:], model, initial_soc=0.65)
+    truth = case["soc"][start:]
+    assert rmse(est.soc[t >= 600], truth[t >= 600]) < 0.015
+
+
+def test_without_a_guess_it_starts_from_the_rest_voltage(case: dict[str, np.ndarray]) -> None:
+    est = estimate_soc(case["t"], case["v_bms"], case["i_bms"], true_model())
+    assert est.soc[0] == pytest.approx(0.95, abs=0.02)
+
+
+def test_streaming_equals_one_call(case: dict[str, np.ndarray]) -> None:
+    model = true_model()
+    whole = estimate_soc(case["t"], case["v_bms"], case["i_bms"], model, initial_soc=0.95).soc
+    f = SocFilter(model, 0.95)
+    cuts = [0, 777, 5000, 5001, 23456, case["t"].size]
+    parts = [
+        f.update(case["t"][a:b], case["v_bms"][a:b], case["i_bms"][a:b]).soc
+        for a, b in itertools.pairwise(cuts)
+    ]
+    assert np.max(np.abs(np.concatenate(parts) - whole)) < 0.003
+
+
+def test_throughput_is_of_the_order_of_a_million_samples_per_second() -> None:
+    model = true_model()
+    t, i = drive()
+    t, i = np.concatenate([t + k * t[-1] for k in range(10)]), np.tile(i, 10)
+    v, _ = simulate_voltage(model, t, i, 1.0)
+    started = time.perf_counter()
+    estimate_soc(t, v, i, model, initial_soc=1.0)
+    rate = t.size / (time.perf_counter() - started)
+    assert rate > 2e5  # loose floor for slow CI machines; benchmarks/state_estimation.py reports the number

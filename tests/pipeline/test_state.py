@@ -1,0 +1,125 @@
+"""State-estimation use cases and commands on generated BDF files, plus the real data when present."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from bmts.analytics.ecm import simulate_voltage
+from bmts.ingest import write_bdf
+from bmts.pipeline import state
+from bmts.schema import DataError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analytics"))
+from test_ecm import hppc_profile, true_model
+from test_ocv import c20_test
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+PANASONIC = SHARED / "panasonic_18650pf"
+
+
+def _bdf(path: Path, t: np.ndarray, v: np.ndarray, i: np.ndarray, temp: float = 25.0) -> Path:
+    frame = pl.DataFrame(
+        {
+            "test_time_second": t,
+            "voltage_volt": v,
+            "current_ampere": i,
+            "temperature_t1_celsius": np.full(t.size, temp),
+        }
+    )
+    return write_bdf(frame, path)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("state")
+    model = true_model(offset=0.0)
+    t, v, i = c20_test(capacity=2.0, hysteresis=0.0, r=0.0)
+    tp, ip = hppc_profile(levels=5)
+    vp, _ = simulate_voltage(model, tp, ip, 1.0)
+    td = np.arange(0.0, 3000.0, 0.1)
+    idrive = np.where((td // 20) % 3 == 0, 0.5, -3.0)
+    idrive[td < 30] = 0.0
+    vd, soc = simulate_voltage(model, td, idrive, 1.0)
+    out = {
+        "ocv": _bdf(d / "ocv.bdf.csv", t, v, i),
+        "pulse": _bdf(d / "pulse.bdf.csv", tp, vp, ip),
+        "drive": _bdf(d / "drive.bdf.csv", td, vd, idrive),
+        "dir": d,
+    }
+    pl.DataFrame({"t": td, "soc": soc}).write_parquet(d / "truth.parquet")
+    return out
+
+
+def test_fit_save_load_and_soc(files: dict[str, Path]) -> None:
+    model = state.fit_cell_model(files["ocv"], [files["pulse"]])
+    assert model.capacity_ah == pytest.approx(2.0, rel=0.01)
+    assert np.median(model.tables[0].params["r0_ohm"]) == pytest.approx(0.03, rel=0.1)
+    path = state.save_model(model, files["dir"] / "model.json")
+    again = state.load_model(path)
+    frame, warnings = state.soc_trace(files["drive"], again, initial_soc=None)
+    truth = pl.read_parquet(files["dir"] / "truth.parquet")["soc"].to_numpy()
+    assert frame.columns[:2] == ["test_time_second", "soc"]
+    assert float(np.sqrt(np.mean((frame["soc"].to_numpy() - truth) ** 2))) < 0.01
+    assert warnings == []
+
+
+def test_bad_inputs_are_data_errors(files: dict[str, Path], tmp_path: Path) -> None:
+    model = state.fit_cell_model(files["ocv"], [files["pulse"]])
+    with pytest.raises(DataError, match=r"within 0\.\.1"):
+        state.soc_trace(files["drive"], model, initial_soc=1.5)
+    bad = tmp_path / "m.json"
+    bad.write_text("{not json")
+    with pytest.raises(DataError, match="not JSON"):
+        state.load_model(bad)
+    with pytest.raises(DataError, match="no current pulses"):
+        state.fit_cell_model(files["ocv"], [files["ocv"]])
+
+
+def test_commands_end_to_end(files: dict[str, Path], tmp_path: Path) -> None:
+    from bmts.services.cli.main import app
+    from bmts.services.cli.state import register
+
+    if not any(getattr(c, "name", None) == "soc" for c in app.registered_commands):
+        register(app)
+    runner = CliRunner()
+    model = tmp_path / "model.json"
+    fit = runner.invoke(
+        app,
+        ["cell-model", "fit", "--ocv", str(files["ocv"]), "--pulse", str(files["pulse"]), "-o", str(model)],
+    )
+    assert fit.exit_code == 0, fit.output
+    out = tmp_path / "soc.csv"
+    soc = runner.invoke(
+        app, ["soc", str(files["drive"]), "--cell-model", str(model), "--initial-soc", "1.0", "-o", str(out)]
+    )
+    assert soc.exit_code == 0, soc.output
+    table = pl.read_csv(out)
+    assert table.height > 1000 and table["soc"].min() >= 0 and table["soc"].max() <= 1
+    soh = runner.invoke(
+        app, ["soh", str(files["drive"]), "--nominal-capacity-ah", "2.0", "-o", str(tmp_path / "h.csv")]
+    )
+    assert soh.exit_code == 0 or "no full discharge" in str(soh.exception)
+    broken = runner.invoke(
+        app, ["soc", str(files["drive"]), "--cell-model", str(files["ocv"]), "-o", str(out)]
+    )
+    assert isinstance(broken.exception, DataError)
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(not PANASONIC.is_dir(), reason="../shared/data is not present")
+def test_panasonic_25degc_drive_cycle_within_one_percent(tmp_path: Path) -> None:
+    ocv = next(PANASONIC.glob("25degC/C20*/*C20 OCV*.mat"))
+    pulse = next(PANASONIC.glob("25degC/*pulse*/*HPPC*.mat"))
+    model = state.fit_cell_model(ocv, [pulse])
+    drive = next(PANASONIC.glob("25degC/Drive*/*LA92*.mat"))
+    frame, _ = state.soc_trace(drive, model, initial_soc=1.0)
+    from bmts.ingest import read_timeseries
+
+    truth = 1 + read_timeseries(drive)["net_capacity_ah"].to_numpy() / 2.9677
+    assert float(np.sqrt(np.mean((frame["soc"].to_numpy() - truth) ** 2))) < 0.01
