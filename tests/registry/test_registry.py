@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bmts.registry import Battery, Registry, verify
 from bmts.schema import DataError
@@ -150,3 +152,64 @@ def test_concurrent_appends_all_land_in_one_valid_chain(registry: Registry) -> N
     assert [e.seq for e in history] == list(range(1, 42))
     assert sorted(e.payload["n"] for e in history if e.kind == "note") == list(range(40))
     verify(registry.engine)
+
+
+def test_bulk_append_chains_like_single_appends(registry: Registry) -> None:
+    from bmts.registry.bulk import NewEvent, append_many
+
+    _pack(registry)
+    batch = [
+        NewEvent(b, "note", T0 + timedelta(hours=n), "importer", {"n": n, "text": "tab\there"})
+        for n in range(30)
+        for b in ("P1", "M1", "M3")
+    ]
+    assert append_many(registry.engine, batch) == 90
+    registry.add_event("P1", "serviced", T0 + timedelta(days=40))  # single appends continue the chain
+    assert [e.payload.get("n") for e in registry.history("M3")][1:] == list(range(30))
+    assert registry.history("P1")[-2].payload["text"] == "tab\there"
+    assert verify(registry.engine).events == 6 + 90 + 1
+
+
+def test_bulk_append_is_all_or_nothing(registry: Registry) -> None:
+    from bmts.registry.bulk import NewEvent, append_many
+
+    _pack(registry)
+    batch = [
+        NewEvent("P1", "note", T0 + timedelta(hours=1)),
+        NewEvent("P1", "note", datetime(2020, 1, 1, tzinfo=UTC)),
+    ]
+    with pytest.raises(DataError, match="before the battery was manufactured") as info:
+        append_many(registry.engine, batch)
+    assert info.value.issue.row == 2
+    assert len(registry.history("P1")) == 1
+    verify(registry.engine)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    actor=st.text(),
+    battery=st.text(min_size=1),
+    kind=st.text(),
+    payload=st.dictionaries(st.text(), st.text()),
+)
+def test_event_hash_is_the_hash_of_the_canonical_event(
+    actor: str, battery: str, kind: str, payload: dict
+) -> None:
+    """The hand-built hash body equals canonical JSON of the event, whatever the characters."""
+    import hashlib
+
+    from bmts.registry.ledger import GENESIS, canonical, event_hash
+
+    when = "2024-01-01T00:00:00.000000Z"
+    body = canonical(
+        {
+            "battery_id": battery,
+            "seq": 7,
+            "kind": kind,
+            "occurred_at": when,
+            "actor": actor,
+            "payload": payload,
+        }
+    )
+    expected = hashlib.sha256(f"{GENESIS}\n{body}".encode()).hexdigest()
+    assert event_hash(GENESIS, battery, 7, kind, when, actor, canonical(payload)) == expected

@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 
 from bmts.schema import DataError, Issue
 
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 8 << 20  # PyArrow reads a few dozen blocks ahead: this bounds peak memory (docs/benchmarks.md)
 
 
 def is_gzip(head: bytes) -> bool:

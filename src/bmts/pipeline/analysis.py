@@ -41,8 +41,9 @@ def battery_frame(store: Store, battery_id: str, columns: list[str] | None = Non
     """
     frames: list[pl.DataFrame] = []
     last_cycle, end_time, open_cycle = 0, 0.0, False
+    wanted = {*(columns or CORE), "cycle_count", "test_time_second", "voltage_volt", "current_ampere"}
     for segment in _segments(store, battery_id):
-        frame = store.read_segment(segment)
+        frame = store.read_segment(segment, [c for c in store.segment_columns(segment) if c in wanted])
         own = cycle_numbers(frame)
         first = int(own.min()) if own.size else 1
         shift = 0 if own.size and first > last_cycle else last_cycle - first + (0 if open_cycle else 1)
@@ -98,6 +99,6 @@ def battery_curves(
 
 def battery_timeseries(store: Store, battery_id: str) -> pl.DataFrame:
     """All stored columns of a battery's samples, files in measurement order, on one time axis."""
-    everything = sorted({c for s in _segments(store, battery_id) for c in store.read_segment(s).columns})
+    everything = sorted({c for s in _segments(store, battery_id) for c in store.segment_columns(s)})
     added = ["cycle", "source_cycle", "source_file", "end_of_discharge_voltage_volt"]
     return battery_frame(store, battery_id, everything).drop(added)

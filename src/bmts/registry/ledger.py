@@ -48,18 +48,23 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+def _json_string(text: str) -> str:
+    """json.dumps(text, ensure_ascii=False), without its cost for the plain strings ids and times are."""
+    if '"' in text or "\\" in text or not text.isprintable():
+        return json.dumps(text, ensure_ascii=False)
+    return f'"{text}"'
+
+
 def event_hash(
     prev_hash: str, battery_id: str, seq: int, kind: str, occurred_at: str, actor: str, payload_json: str
 ) -> str:
-    body = canonical(
-        {
-            "battery_id": battery_id,
-            "seq": seq,
-            "kind": kind,
-            "occurred_at": occurred_at,
-            "actor": actor,
-            "payload": json.loads(payload_json),
-        }
+    """SHA-256 of the previous hash and the event's canonical JSON (keys sorted; the payload as stored,
+    which is itself canonical JSON). Built by hand: it is the hot loop of bulk appends and verification."""
+    dump = _json_string
+    body = (
+        f'{{"actor":{dump(actor)},"battery_id":{dump(battery_id)},'
+        f'"kind":{dump(kind)},"occurred_at":{dump(occurred_at)},'
+        f'"payload":{payload_json},"seq":{int(seq)}}}'
     )
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
@@ -196,6 +201,66 @@ def _check_head(
                 f"records #{seq} (events deleted or head edited)",
             )
         )
+
+
+EVENT_COLUMNS = (
+    "battery_id",
+    "seq",
+    "kind",
+    "occurred_at",
+    "actor",
+    "payload",
+    "prev_hash",
+    "hash",
+    "recorded_unix_second",
+)
+
+
+def copy_rows(con: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> bool:
+    """COPY rows into `table` on PostgreSQL (the fast bulk path); False on other databases."""
+    raw: Any = con.connection.dbapi_connection
+    if con.dialect.name != "postgresql" or raw is None:
+        return False
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    return True
+
+
+def insert_events(con: Connection, rows: list[dict[str, Any]], table: str | None = None) -> None:
+    """Insert event rows: COPY on PostgreSQL, executemany elsewhere."""
+    name = table or t.lifecycle_events.name
+    if not copy_rows(con, name, EVENT_COLUMNS, [tuple(r[c] for c in EVENT_COLUMNS) for r in rows]):
+        target = (
+            t.lifecycle_events if table is None else sa.table(name, *[sa.column(c) for c in EVENT_COLUMNS])
+        )
+        con.execute(sa.insert(target), rows)
+
+
+def update_heads(con: Connection, heads: dict[str, tuple[int, str]]) -> None:
+    """Move many batteries' ledger heads at once (PostgreSQL: COPY into a temporary table, one UPDATE)."""
+    rows = [(b, seq, digest) for b, (seq, digest) in heads.items()]
+    if con.dialect.name == "postgresql":
+        con.execute(
+            sa.text(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS heads_new "
+                "(battery_id text, seq integer, hash text) ON COMMIT DELETE ROWS"
+            )
+        )
+        copy_rows(con, "heads_new", ("battery_id", "seq", "hash"), rows)
+        con.execute(
+            sa.text(
+                "UPDATE ledger_heads h SET seq = n.seq, hash = n.hash FROM heads_new n "
+                "WHERE h.battery_id = n.battery_id"
+            )
+        )
+        return
+    con.execute(
+        sa.update(t.ledger_heads)
+        .where(t.ledger_heads.c.battery_id == sa.bindparam("b"))
+        .values(seq=sa.bindparam("s"), hash=sa.bindparam("h")),
+        [{"b": b, "s": seq, "h": digest} for b, seq, digest in rows],
+    )
 
 
 def now_utc() -> datetime:

@@ -25,6 +25,7 @@ from bmts.storage import tables as t
 
 T = TypeVar("T")
 RETRIES = 20
+LOOKUP_CHUNK = 5000
 CLOCK_SKEW = timedelta(days=1)
 
 
@@ -114,34 +115,73 @@ class Registry:
             duplicate = next(i for i in ids if ids.count(i) > 1)
             raise DataError(Issue(duplicate, "the same battery id appears twice", column="id"))
 
-        def work(con: Connection) -> None:
-            for battery in batteries:
-                self._register(con, battery, actor, when)
-
-        self._write(work)
-
-    def _register(self, con: Connection, battery: Battery, actor: str, when: datetime | None) -> None:
-        if self._exists(con, battery.id):
-            raise DataError(Issue(battery.id, "a battery with this id is already registered", column="id"))
         for name in ("serial_number", "passport_id"):
-            value = getattr(battery, name)
-            column = getattr(t.batteries.c, name)
-            if value and con.execute(sa.select(t.batteries.c.id).where(column == value)).first():
-                raise DataError(Issue(battery.id, f"{name} {value!r} is already used", column=name))
-        if battery.predecessor_id and not self._exists(con, battery.predecessor_id):
-            raise DataError(Issue(battery.id, f"unknown predecessor {battery.predecessor_id}"))
-        values = {c: getattr(battery, c) for c in COLUMNS}
-        values["passport_data"] = json.dumps(battery.passport_data) if battery.passport_data else None
-        con.execute(sa.insert(t.batteries).values(**values, created_unix_second=time.time()))
-        made = when or datetime.combine(battery.manufactured_on or date.today(), datetime.min.time(), UTC)
-        ledger.append(
-            con,
-            battery.id,
-            EventKind.MANUFACTURED.value,
-            made,
-            actor,
-            {"owner": battery.manufacturer or actor, "place": battery.manufacturing_place},
-        )
+            seen: dict[str, str] = {}
+            for b in batteries:
+                value = getattr(b, name)
+                if value and value in seen:
+                    raise DataError(
+                        Issue(b.id, f"{name} {value!r} is already used by {seen[value]}", column=name)
+                    )
+                if value:
+                    seen[value] = b.id
+        self._write(lambda con: self._insert_batteries(con, batteries, actor, when))
+
+    def _insert_batteries(
+        self, con: Connection, batteries: list[Battery], actor: str, when: datetime | None
+    ) -> None:
+        """Set-based registration: one lookup per rule for the whole batch, then bulk inserts."""
+        b = t.batteries.c
+        for start in range(0, len(batteries), LOOKUP_CHUNK):
+            chunk = batteries[start : start + LOOKUP_CHUNK]
+            taken = con.execute(sa.select(b.id).where(b.id.in_([x.id for x in chunk]))).scalars().first()
+            if taken is not None:
+                raise DataError(Issue(taken, "a battery with this id is already registered", column="id"))
+            for name in ("serial_number", "passport_id"):
+                wanted = [getattr(x, name) for x in chunk if getattr(x, name)]
+                used = con.execute(
+                    sa.select(b.id, getattr(b, name)).where(getattr(b, name).in_(wanted))
+                ).first()
+                if used is not None:
+                    owner = next(x.id for x in chunk if getattr(x, name) == used[1])
+                    raise DataError(Issue(owner, f"{name} {used[1]!r} is already used", column=name))
+        known = {x.id for x in batteries}
+        for x in batteries:
+            if x.predecessor_id and x.predecessor_id not in known and not self._exists(con, x.predecessor_id):
+                raise DataError(Issue(x.id, f"unknown predecessor {x.predecessor_id}"))
+        now = time.time()
+        rows = []
+        for x in batteries:
+            values = {c: getattr(x, c) for c in COLUMNS}
+            values["passport_data"] = json.dumps(x.passport_data) if x.passport_data else None
+            rows.append({**values, "created_unix_second": now})
+        con.execute(sa.insert(t.batteries), rows)
+        events, heads = [], []
+        for x in batteries:
+            made = when or datetime.combine(x.manufactured_on or date.today(), datetime.min.time(), UTC)
+            stamp, payload = (
+                ledger.iso_utc(made),
+                ledger.canonical({"owner": x.manufacturer or actor, "place": x.manufacturing_place}),
+            )
+            digest = ledger.event_hash(
+                ledger.GENESIS, x.id, 1, EventKind.MANUFACTURED.value, stamp, actor, payload
+            )
+            events.append(
+                {
+                    "battery_id": x.id,
+                    "seq": 1,
+                    "kind": EventKind.MANUFACTURED.value,
+                    "occurred_at": stamp,
+                    "actor": actor,
+                    "payload": payload,
+                    "prev_hash": ledger.GENESIS,
+                    "hash": digest,
+                    "recorded_unix_second": now,
+                }
+            )
+            heads.append({"battery_id": x.id, "seq": 1, "hash": digest})
+        ledger.insert_events(con, events)
+        con.execute(sa.insert(t.ledger_heads), heads)
 
     def get(self, battery_id: str) -> Battery:
         with self.engine.connect() as con:

@@ -79,6 +79,9 @@ class EmbeddedStore:
     def segment_path(self, segment: SegmentRecord) -> Path:
         return self.home / segment.relative_path
 
+    def segment_columns(self, segment: SegmentRecord) -> list[str]:
+        return list(pq.read_schema(self.segment_path(segment)).names)
+
     def read_segment(self, segment: SegmentRecord, columns: list[str] | None = None) -> pl.DataFrame:
         return pl.read_parquet(self.segment_path(segment), columns=columns)
 

@@ -1,0 +1,128 @@
+"""Bulk appends to the ledger: many events in one transaction, for imports from other systems.
+
+The same rules as one-by-one appends (known battery, not before manufacture, not in the future, nothing
+after recycling), checked for the whole batch before anything is written; hashes are chained in
+memory and rows go in with one multi-row insert per table (PostgreSQL: COPY).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bmts.registry import ledger
+from bmts.registry.registry import CLOCK_SKEW
+from bmts.schema import DataError, Issue
+from bmts.schema.lifecycle import TERMINAL_EVENTS, EventKind
+from bmts.storage import tables as t
+
+KINDS = {k.value for k in EventKind}
+LOOKUP_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    battery_id: str
+    kind: str
+    occurred_at: datetime
+    actor: str = "bmts"
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _state(con: Connection, battery_ids: list[str]) -> dict[str, tuple[int, str, str, str]]:
+    """battery -> (last seq, last hash, time of its first event, kind of its last event)."""
+    heads = t.ledger_heads
+    events = t.lifecycle_events
+    found: dict[str, tuple[int, str, str, str]] = {}
+    for start in range(0, len(battery_ids), LOOKUP_CHUNK):
+        chunk = battery_ids[start : start + LOOKUP_CHUNK]
+        first = (
+            sa.select(events.c.occurred_at)
+            .where(events.c.battery_id == heads.c.battery_id, events.c.seq == 1)
+            .scalar_subquery()
+        )
+        last = (
+            sa.select(events.c.kind)
+            .where(events.c.battery_id == heads.c.battery_id, events.c.seq == heads.c.seq)
+            .scalar_subquery()
+        )
+        query = sa.select(heads.c.battery_id, heads.c.seq, heads.c.hash, first, last).where(
+            heads.c.battery_id.in_(chunk)
+        )
+        for battery_id, seq, digest, first_at, last_kind in con.execute(query):
+            found[battery_id] = (seq, digest, first_at, last_kind)
+    return found
+
+
+def append_many(engine: Engine, new_events: Iterable[NewEvent]) -> int:
+    """Append `new_events` (in the given order per battery) in one transaction; all or none."""
+    batch = list(new_events)
+    if not batch:
+        return 0
+    limit = ledger.iso_utc(ledger.now_utc() + CLOCK_SKEW)
+    with engine.begin() as con:
+        state = _state(con, sorted({e.battery_id for e in batch}))
+        rows, now = [], time.time()
+        for n, e in enumerate(batch, start=1):
+            where = f"event {n} ({e.battery_id})"
+            if e.kind not in KINDS:
+                raise DataError(Issue("events", f"unknown event kind {e.kind!r}", n, "kind"))
+            if e.battery_id not in state:
+                raise DataError(Issue("events", f"{where}: unknown battery (or not yet manufactured)", n))
+            seq, prev, first_at, last_kind = state[e.battery_id]
+            when = ledger.iso_utc(
+                e.occurred_at if e.occurred_at.tzinfo else e.occurred_at.replace(tzinfo=UTC)
+            )
+            if when < first_at:
+                raise DataError(
+                    Issue("events", f"{where}: dated before the battery was manufactured", n, "at")
+                )
+            if when > limit:
+                raise DataError(Issue("events", f"{where}: dated in the future", n, "at"))
+            if last_kind in TERMINAL_EVENTS:
+                raise DataError(Issue("events", f"{where}: the battery was {last_kind}", n))
+            body = ledger.canonical(dict(e.payload))
+            digest = ledger.event_hash(prev, e.battery_id, seq + 1, e.kind, when, e.actor, body)
+            rows.append(
+                {
+                    "battery_id": e.battery_id,
+                    "seq": seq + 1,
+                    "kind": e.kind,
+                    "occurred_at": when,
+                    "actor": e.actor,
+                    "payload": body,
+                    "prev_hash": prev,
+                    "hash": digest,
+                    "recorded_unix_second": now,
+                }
+            )
+            state[e.battery_id] = (seq + 1, digest, first_at, e.kind)
+        ledger.insert_events(con, rows)
+        ledger.update_heads(con, {b: state[b][:2] for b in {e.battery_id for e in batch}})
+    return len(rows)
+
+
+def events_from_dicts(records: Iterable[Mapping[str, Any]]) -> list[NewEvent]:
+    """NewEvents from JSON-like records with battery_id, kind, occurred_at (ISO), actor, payload."""
+    out = []
+    for n, r in enumerate(records, start=1):
+        try:
+            when = datetime.fromisoformat(str(r["occurred_at"]).replace("Z", "+00:00"))
+            out.append(
+                NewEvent(
+                    str(r["battery_id"]),
+                    str(r["kind"]),
+                    when,
+                    str(r.get("actor") or "bmts"),
+                    dict(r.get("payload") or {}),
+                )
+            )
+        except (KeyError, ValueError, TypeError) as e:
+            raise DataError(Issue("events", f"invalid event record: {e}", n)) from None
+    return out
