@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -11,8 +12,9 @@ from bmts.ingest import write_bdf
 from bmts.pipeline import analysis
 from bmts.pipeline.demo_fleet import demo_static, register_demo_fleet
 from bmts.pipeline.ingest import ingest_paths
+from bmts.pipeline.passport import battery_passport
 from bmts.pipeline.sample_data import sample_fleet, simulate_cell
-from bmts.registry import Registry
+from bmts.registry import Registry, verify
 from bmts.storage import EmbeddedStore
 
 #: the demo writes its fleet in several BDF flavours to show that format is detected from content
@@ -24,6 +26,8 @@ class DemoReport:
     health: pl.DataFrame
     imported: int
     unchanged: int
+    ledger: str = ""
+    passports: list[str] = field(default_factory=list)
 
 
 def run_demo(
@@ -66,10 +70,23 @@ def run_demo(
                 "resistance_growth_percent": round(100 * (r1 / r0 - 1), 1) if r0 == r0 and r0 > 0 else None,
             }
         )
+    checked = verify(store.engine)
+    passports = folder / "passports"
+    passports.mkdir(exist_ok=True)
+    written = []
+    for spec in fleet:
+        for role in ("public", "legitimate_interest", "authority"):
+            path = passports / f"{spec.cell_id}.{role}.json"
+            path.write_text(
+                json.dumps(battery_passport(store, spec.cell_id, role), indent=2, ensure_ascii=False)
+            )
+            written.append(str(path))
     return DemoReport(
         health=pl.DataFrame(rows),
         imported=sum(r.status == "imported" for r in results),
         unchanged=sum(r.status == "unchanged" for r in results),
+        ledger=f"{checked.events} events of {checked.batteries} batteries verified, root {checked.root[:16]}...",
+        passports=written,
     )
 
 
@@ -78,7 +95,10 @@ def _num(value: object) -> float:
 
 
 def headline(report: DemoReport) -> str:
+    folder = report.passports[0].rsplit("/", 1)[0] if report.passports else ""
     return (
         f"Sample fleet: {report.health.height} cells ({report.imported} files imported, "
-        f"{report.unchanged} already stored)"
+        f"{report.unchanged} already stored)\n"
+        f"Lifecycle ledger: {report.ledger}\n"
+        f"EU battery passports (public, legitimate_interest, authority): {len(report.passports)} in {folder}"
     )
