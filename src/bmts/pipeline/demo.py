@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from bmts.ingest import write_bdf
+from bmts.ingest.bdf_writer import atomic_path
 from bmts.pipeline import analysis
 from bmts.pipeline.demo_fleet import demo_static, register_demo_fleet
 from bmts.pipeline.ingest import ingest_paths
@@ -77,9 +78,9 @@ def run_demo(
     for spec in fleet:
         for role in ("public", "legitimate_interest", "authority"):
             path = passports / f"{spec.cell_id}.{role}.json"
-            path.write_text(
-                json.dumps(battery_passport(store, spec.cell_id, role), indent=2, ensure_ascii=False)
-            )
+            document = battery_passport(store, spec.cell_id, role)
+            with atomic_path(path) as tmp:
+                tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
             written.append(str(path))
     return DemoReport(
         health=pl.DataFrame(rows),
