@@ -54,3 +54,23 @@ def test_real_files_import_with_bmts_sign_convention(shared_data: Path, pattern:
     assert frame.height > 100
     assert np.all(np.diff(frame["test_time_second"].to_numpy()) >= 0)
     assert (frame["current_ampere"] < 0).any()  # every one of these discharges
+
+
+def test_nasa_capacity_is_the_charge_to_2_7_volts(shared_data: Path, tmp_path: Path) -> None:
+    """NASA defines capacity as the charge delivered down to 2.7 V; B0006 was discharged to 2.5 V and the
+    rest is reported as deep discharge. Truth: NASA's Capacity field (capacity_history_DERIVED.csv)."""
+    from bmts.pipeline.analysis import battery_cycles
+    from bmts.pipeline.ingest import ingest_paths
+    from bmts.storage import EmbeddedStore
+
+    store = EmbeddedStore(tmp_path / "home")
+    files = sorted((shared_data / "nasa_pcoe/data/discharge_data/B0006").glob("dis_*_cap_*.csv"))
+    ingest_paths(store, [f for f in files if int(f.name.split("_")[1]) <= 40], "B0006")
+    table = battery_cycles(store, "B0006").to_pandas().set_index("cycle")
+    truth = pl.read_csv(shared_data / "nasa_pcoe/capacity_history_DERIVED.csv").filter(
+        pl.col("battery_id") == "B0006"
+    )
+    truth_by_cycle = dict(zip(truth["cycle"].to_list(), truth["capacity_ah"].to_list(), strict=True))
+    errors = [abs(row.discharge_capacity_ah / truth_by_cycle[c] - 1) for c, row in table.iterrows()]
+    assert len(errors) == 40 and max(errors) < 0.005
+    assert (table["deep_discharge_capacity_ah"] > 0.005).all()

@@ -8,15 +8,20 @@ import numpy as np
 import polars as pl
 
 from bmts.analytics import cycle_numbers, cycle_summary, discharge_curves, voltage_grid
+from bmts.pipeline.ingest import natural_key
 from bmts.schema import DataError, Issue
 from bmts.storage import SegmentRecord, Store
 
 
 def _segments(store: Store, battery_id: str) -> list[SegmentRecord]:
+    """The battery's segments in measurement order: by start time where every file has a clock, else by
+    file name in natural order (dis_2 before dis_10), then by import order."""
     segments = store.segments(battery_id)
     if not segments:
         raise DataError(Issue(battery_id, "unknown battery (nothing imported under this id)"))
-    return segments
+    if all(s.start_unix_second is not None for s in segments):
+        return sorted(segments, key=lambda s: (s.start_unix_second or 0.0, s.sequence))
+    return sorted(segments, key=lambda s: (natural_key(Path(Path(s.source_path).name)), s.sequence))
 
 
 CORE = [

@@ -61,9 +61,7 @@ class EmbeddedStore:
                 .mappings()
                 .all()
             )
-        records = [_segment(r) for r in rows]
-        timed = all(r.start_unix_second is not None for r in records)
-        return sorted(records, key=lambda r: (r.start_unix_second if timed else 0.0, r.sequence))
+        return sorted((_segment(r) for r in rows), key=lambda r: r.sequence)
 
     def find_source(self, battery_id: str, source_sha256: str) -> SegmentRecord | None:
         query = sa.select(t.segments).where(
