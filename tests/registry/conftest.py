@@ -76,6 +76,10 @@ def postgres_url() -> Iterator[str]:
         else:
             started = _start_throwaway_server()
             if started is None:
+                if os.environ.get("BMTS_REQUIRE_POSTGRES"):
+                    pytest.fail(
+                        "BMTS_REQUIRE_POSTGRES is set but no PostgreSQL server could be reached or started"
+                    )
                 pytest.skip("no PostgreSQL server running and no PostgreSQL binaries to start one")
             url = started[0]
     admin = create_engine(url)
