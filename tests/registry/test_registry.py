@@ -213,3 +213,31 @@ def test_event_hash_is_the_hash_of_the_canonical_event(
     )
     expected = hashlib.sha256(f"{GENESIS}\n{body}".encode()).hexdigest()
     assert event_hash(GENESIS, battery, 7, kind, when, actor, canonical(payload)) == expected
+
+
+def test_passport_data_versions_by_date_and_tamper_evident(registry: Registry) -> None:
+    registry.register(
+        Battery(
+            "P1",
+            kind="pack",
+            category="ev",
+            manufactured_on=date(2024, 1, 5),
+            passport_data={"GeneralProductInformation": {"batteryStatus": "Original"}},
+        )
+    )
+    registry.update_passport_data(
+        "P1", {"GeneralProductInformation": {"batteryStatus": "Repurposed"}}, T0 + timedelta(days=100)
+    )
+    status = lambda when: registry.passport_data("P1", when)["GeneralProductInformation"]["batteryStatus"]  # noqa: E731
+    assert status(T0) == "Original" and status(T0 + timedelta(days=101)) == "Repurposed"
+    assert registry.passport_data("P1")["GeneralProductInformation"]["batteryStatus"] == "Repurposed"
+    assert registry.verify_passport_data() == 2
+    versions = t.passport_versions
+    with registry.engine.begin() as con:
+        con.execute(
+            sa.update(versions)
+            .where(versions.c.valid_from < "2024-02-01")
+            .values(data='{"GeneralProductInformation":{"batteryStatus":"Waste"}}')
+        )
+    with pytest.raises(DataError, match="does not match the ledger"):
+        registry.verify_passport_data()

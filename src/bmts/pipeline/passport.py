@@ -64,7 +64,7 @@ def battery_passport(
     """The passport document of `battery_id` as the `role` may see it."""
     registry = Registry(store.engine)
     battery = registry.get(battery_id)
-    static = battery.passport_data
+    static = registry.passport_data(battery_id, as_of)
     if not static:
         raise DataError(
             Issue(

@@ -8,6 +8,7 @@ repurposing issues a new identity linked to the old one (Regulation (EU) 2023/15
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bmts.registry import ledger
+from bmts.registry.passport_versions import PassportVersions
 from bmts.schema import DataError, Issue
 from bmts.schema.lifecycle import ALLOWED_PARENTS, TERMINAL_EVENTS, BatteryCategory, BatteryKind, EventKind
 from bmts.storage import tables as t
@@ -80,7 +82,7 @@ def _validate(b: Battery) -> None:
         raise DataError(Issue(b.id, "manufacturing date is in the future", column="manufactured_on"))
 
 
-class Registry:
+class Registry(PassportVersions):
     """Batteries, genealogy and ledger in one database (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: Engine) -> None:
@@ -156,13 +158,23 @@ class Registry:
             values["passport_data"] = json.dumps(x.passport_data) if x.passport_data else None
             rows.append({**values, "created_unix_second": now})
         con.execute(sa.insert(t.batteries), rows)
-        events, heads = [], []
+        events, heads, versions = [], [], []
         for x in batteries:
             made = when or datetime.combine(x.manufactured_on or date.today(), datetime.min.time(), UTC)
-            stamp, payload = (
-                ledger.iso_utc(made),
-                ledger.canonical({"owner": x.manufacturer or actor, "place": x.manufacturing_place}),
-            )
+            facts: dict[str, Any] = {"owner": x.manufacturer or actor, "place": x.manufacturing_place}
+            if x.passport_data:
+                data = ledger.canonical(x.passport_data)
+                facts["passport_sha256"] = hashlib.sha256(data.encode()).hexdigest()
+                versions.append(
+                    {
+                        "battery_id": x.id,
+                        "valid_from": ledger.iso_utc(made),
+                        "data": data,
+                        "sha256": facts["passport_sha256"],
+                        "recorded_unix_second": now,
+                    }
+                )
+            stamp, payload = ledger.iso_utc(made), ledger.canonical(facts)
             digest = ledger.event_hash(
                 ledger.GENESIS, x.id, 1, EventKind.MANUFACTURED.value, stamp, actor, payload
             )
@@ -182,6 +194,8 @@ class Registry:
             heads.append({"battery_id": x.id, "seq": 1, "hash": digest})
         ledger.insert_events(con, events)
         con.execute(sa.insert(t.ledger_heads), heads)
+        if versions:
+            con.execute(sa.insert(t.passport_versions), versions)
 
     def get(self, battery_id: str) -> Battery:
         with self.engine.connect() as con:

@@ -46,6 +46,7 @@ class EventKind(StrEnum):
     RECYCLED = "recycled"
     OWNERSHIP_TRANSFERRED = "ownership_transferred"
     STATUS_CHANGED = "status_changed"
+    PASSPORT_UPDATED = "passport_updated"
     NOTE = "note"
 
 

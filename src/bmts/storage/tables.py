@@ -77,6 +77,18 @@ ledger_heads = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
 )
 
+passport_versions = sa.Table(
+    "passport_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("battery_id", sa.String(200), sa.ForeignKey("batteries.id"), nullable=False),
+    sa.Column("valid_from", sa.String(40), nullable=False),  # ISO 8601 UTC, as ledger times
+    sa.Column("data", sa.Text, nullable=False),  # static BatteryPass data (JSON)
+    sa.Column("sha256", sa.String(64), nullable=False),  # also recorded in the ledger event
+    sa.Column("recorded_unix_second", sa.Float, nullable=False),
+    sa.Index("ix_passport_versions_battery", "battery_id", "valid_from"),
+)
+
 segments = sa.Table(
     "segments",
     metadata,

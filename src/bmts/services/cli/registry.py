@@ -111,6 +111,21 @@ def register(battery_app: typer.Typer, app: typer.Typer, store: Callable[[], Emb
         registry().register(battery_from_fields(fields, battery_id), actor)
         out.print(f"registered {battery_id}", markup=False)
 
+    @battery_app.command("update-passport")
+    def update_passport(
+        battery_id: str,
+        passport_data: Annotated[Path, typer.Option("--passport-data", help="static BatteryPass JSON")],
+        at: AtOption = None,
+        actor: ActorOption = "bmts",
+    ) -> None:
+        """Record new static passport data (from --at on); older passports keep the data of their date."""
+        try:
+            data = json.loads(passport_data.read_text())
+        except (OSError, ValueError) as e:
+            raise DataError(Issue(str(passport_data), f"not a readable JSON file: {e}")) from None
+        digest = registry().update_passport_data(battery_id, data, _when(at), actor)
+        out.print(f"passport data of {battery_id} updated (sha256 {digest[:16]})", markup=False)
+
     @battery_app.command("show")
     def show_command(battery_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         """What is registered about a battery, with its current parent and children."""
@@ -212,6 +227,8 @@ def register(battery_app: typer.Typer, app: typer.Typer, store: Callable[[], Emb
     ) -> None:
         """Recompute every hash chain; fails naming the first edited, moved or deleted event."""
         result = verify(store().engine, root)
+        versions = registry().verify_passport_data()
+        out.print(f"passport data: {versions} versions match the ledger", markup=False)
         out.print(
             f"ledger ok: {result.events} events of {result.batteries} batteries; root {result.root}",
             markup=False,
