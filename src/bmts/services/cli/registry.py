@@ -215,6 +215,12 @@ def register(battery_app: typer.Typer, app: typer.Typer, store: Callable[[], Emb
     ) -> None:
         """The EU battery passport (BatteryPass v1.2), with the fields the role may see."""
         document = battery_passport(store(), battery_id, role, _when(as_of))
+        if role != "public" and "batteryCondition" not in (document.get("Performance") or {}):
+            Console(stderr=True).print(
+                f"warning: no telemetry stored for {battery_id}, so the passport has no "
+                "batteryCondition (mandatory for most battery categories)",
+                markup=False,
+            )
         with atomic_path(output) as tmp:
             tmp.write_text(
                 json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8"
