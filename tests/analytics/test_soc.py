@@ -10,7 +10,7 @@ import pytest
 from test_ecm import CAP, true_model
 
 from bmts.analytics.ecm import simulate_voltage
-from bmts.analytics.soc import SocFilter, coulomb_count, estimate_soc
+from bmts.analytics.soc import SocConfig, SocFilter, coulomb_count, estimate_soc
 
 
 def drive(seconds: float = 5000.0, dt: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -60,6 +60,23 @@ def test_recovers_from_an_initial_soc_30_points_wrong(case: dict[str, np.ndarray
     est = estimate_soc(t, case["v_bms"][start:], case["i_bms"][start:], model, initial_soc=0.65)
     truth = case["soc"][start:]
     assert rmse(est.soc[t >= 600], truth[t >= 600]) < 0.015
+
+
+def test_adaptive_noise_leans_on_the_current_when_the_model_is_wrong() -> None:
+    # the cell's resistances are twice the model's (a cold cell, an aged one): the innovations grow beyond
+    # what P and R explain, the filter widens R (covariance matching) and trusts the voltage less
+    model = true_model()
+    cell = true_model()
+    for table in cell.tables:
+        for key in ("r0_ohm", "r1_ohm", "r2_ohm"):
+            table.params[key] = 2.0 * table.params[key]
+    t, i = drive(seed=1)
+    v, soc = simulate_voltage(cell, t, i, 0.95)
+    v = v + np.random.default_rng(3).normal(0, 0.002, v.size)
+    i_bms = 1.012 * i + 0.04
+    adaptive = estimate_soc(t, v, i_bms, model, initial_soc=0.95).soc
+    fixed = estimate_soc(t, v, i_bms, model, initial_soc=0.95, config=SocConfig(adapt_s=0.0)).soc
+    assert rmse(adaptive, soc) < 0.85 * rmse(fixed, soc)
 
 
 def test_without_a_guess_it_starts_from_the_rest_voltage(case: dict[str, np.ndarray]) -> None:

@@ -6,7 +6,8 @@ rather than integrated. The filter runs on blocks of samples (at most `block_sam
 inside a block the model is propagated exactly and vectorised (coulomb counting, the RC pairs as
 exponential sums, the OCV linearised at the block start), and one update uses the block's mean voltage
 residual. The measurement variance is scaled by a model-error correlation time, so the information per
-second, not per block, is fixed. `SocFilter` carries the state between calls (streaming); `estimate_soc`
+second, not per block, is fixed, and adapted (covariance matching): where the innovations exceed what P and
+the assumed variance explain, the variance is scaled up and the filter leans on the current. `SocFilter` carries the state between calls (streaming); `estimate_soc`
 runs one series.
 """
 
@@ -33,6 +34,7 @@ class SocConfig:
     model_error_v: float = 0.006  # voltage model error floor
     model_error_rel: float = 0.15  # plus this fraction of the modelled overpotential
     error_correlation_s: float = 60.0
+    adapt_s: float = 600.0  # memory of the innovation-based model-error scale (0: no adaptation)
     soc_walk_per_s: float = 1e-7
     offset_walk_a: float = 2e-5  # A per sqrt(s)
     rest_current_c_rate: float = 0.02
@@ -83,6 +85,7 @@ class SocFilter:
         self.x: np.ndarray | None = None
         self.p = np.zeros((5, 5))
         self.t_last: float | None = None
+        self.error_scale = 1.0  # observed / assumed model-error variance (covariance matching), >= 1
         self.warnings: list[str] = []
         self._lookups: dict[float | None, _Lookup] = {}
         self._t_range = model.temperature_range()
@@ -181,8 +184,12 @@ class SocFilter:
             )
             span = max(float(tau_k[-1]), 1e-3)
             noise = cfg.model_error_v**2 + (cfg.model_error_rel * float(np.abs(over).mean())) ** 2
-            r_meas = noise * max(1.0, cfg.error_correlation_s / span)
             ph = p @ h
+            if cfg.adapt_s > 0:  # covariance matching: innovations larger than P and R explain
+                w = 1.0 - np.exp(-span / cfg.adapt_s)
+                excess = (y * y - float(h @ ph)) / noise
+                self.error_scale = max(1.0, (1.0 - w) * self.error_scale + w * excess)
+            r_meas = noise * self.error_scale * max(1.0, cfg.error_correlation_s / span)
             gain = ph / (h @ ph + r_meas)
             dx = gain * y
             x = x + dx
