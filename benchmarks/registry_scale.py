@@ -173,6 +173,11 @@ def main() -> None:
                 flush=True,
             )
             engine.dispose()
+            if name == "postgresql":  # the benchmark's own database goes away with it
+                admin = create_engine(PG_URL)
+                with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
+                    con.execute(sa.text(f'DROP DATABASE IF EXISTS "{engine.url.database}" WITH (FORCE)'))
+                admin.dispose()
         print(
             "\nTargets (issue 3): PostgreSQL bulk append >= 20,000 events/s; history and genealogy p99 < 10 ms."
         )
