@@ -38,24 +38,13 @@ class NewEvent:
 def _state(con: Connection, battery_ids: list[str]) -> dict[str, tuple[int, str, str, str]]:
     """battery -> (last seq, last hash, time of its first event, kind of its last event)."""
     heads = t.ledger_heads
-    events = t.lifecycle_events
+    columns = (heads.c.battery_id, heads.c.seq, heads.c.hash, heads.c.first_occurred_at, heads.c.last_kind)
     found: dict[str, tuple[int, str, str, str]] = {}
     for start in range(0, len(battery_ids), LOOKUP_CHUNK):
         chunk = battery_ids[start : start + LOOKUP_CHUNK]
-        first = (
-            sa.select(events.c.occurred_at)
-            .where(events.c.battery_id == heads.c.battery_id, events.c.seq == 1)
-            .scalar_subquery()
-        )
-        last = (
-            sa.select(events.c.kind)
-            .where(events.c.battery_id == heads.c.battery_id, events.c.seq == heads.c.seq)
-            .scalar_subquery()
-        )
-        query = sa.select(heads.c.battery_id, heads.c.seq, heads.c.hash, first, last).where(
-            heads.c.battery_id.in_(chunk)
-        )
-        for battery_id, seq, digest, first_at, last_kind in con.execute(query):
+        for battery_id, seq, digest, first_at, last_kind in con.execute(
+            sa.select(*columns).where(heads.c.battery_id.in_(chunk))
+        ):
             found[battery_id] = (seq, digest, first_at, last_kind)
     return found
 
@@ -104,7 +93,9 @@ def append_many(engine: Engine, new_events: Iterable[NewEvent]) -> int:
             )
             state[e.battery_id] = (seq + 1, digest, first_at, e.kind)
         ledger.insert_events(con, rows)
-        ledger.update_heads(con, {b: state[b][:2] for b in {e.battery_id for e in batch}})
+        ledger.update_heads(
+            con, {b: (state[b][0], state[b][1], state[b][3]) for b in {e.battery_id for e in batch}}
+        )
     return len(rows)
 
 

@@ -100,10 +100,14 @@ def append(
         con.execute(
             sa.update(t.ledger_heads)
             .where(t.ledger_heads.c.battery_id == battery_id)
-            .values(seq=seq, hash=digest)
+            .values(seq=seq, hash=digest, last_kind=kind)
         )
     else:
-        con.execute(sa.insert(t.ledger_heads).values(battery_id=battery_id, seq=seq, hash=digest))
+        con.execute(
+            sa.insert(t.ledger_heads).values(
+                battery_id=battery_id, seq=seq, hash=digest, first_occurred_at=when, last_kind=kind
+            )
+        )
     return Event(battery_id, seq, kind, when, actor, dict(payload), prev, digest)
 
 
@@ -237,20 +241,21 @@ def insert_events(con: Connection, rows: list[dict[str, Any]], table: str | None
         con.execute(sa.insert(target), rows)
 
 
-def update_heads(con: Connection, heads: dict[str, tuple[int, str]]) -> None:
-    """Move many batteries' ledger heads at once (PostgreSQL: COPY into a temporary table, one UPDATE)."""
-    rows = [(b, seq, digest) for b, (seq, digest) in heads.items()]
+def update_heads(con: Connection, heads: dict[str, tuple[int, str, str]]) -> None:
+    """Move many batteries' ledger heads (seq, hash, last kind) at once (PostgreSQL: COPY into a
+    temporary table, one UPDATE)."""
+    rows = [(b, seq, digest, kind) for b, (seq, digest, kind) in heads.items()]
     if con.dialect.name == "postgresql":
         con.execute(
             sa.text(
                 "CREATE TEMPORARY TABLE IF NOT EXISTS heads_new "
-                "(battery_id text, seq integer, hash text) ON COMMIT DELETE ROWS"
+                "(battery_id text, seq integer, hash text, last_kind text) ON COMMIT DELETE ROWS"
             )
         )
-        copy_rows(con, "heads_new", ("battery_id", "seq", "hash"), rows)
+        copy_rows(con, "heads_new", ("battery_id", "seq", "hash", "last_kind"), rows)
         con.execute(
             sa.text(
-                "UPDATE ledger_heads h SET seq = n.seq, hash = n.hash FROM heads_new n "
+                "UPDATE ledger_heads h SET seq = n.seq, hash = n.hash, last_kind = n.last_kind FROM heads_new n "
                 "WHERE h.battery_id = n.battery_id"
             )
         )
@@ -258,8 +263,8 @@ def update_heads(con: Connection, heads: dict[str, tuple[int, str]]) -> None:
     con.execute(
         sa.update(t.ledger_heads)
         .where(t.ledger_heads.c.battery_id == sa.bindparam("b"))
-        .values(seq=sa.bindparam("s"), hash=sa.bindparam("h")),
-        [{"b": b, "s": seq, "h": digest} for b, seq, digest in rows],
+        .values(seq=sa.bindparam("s"), hash=sa.bindparam("h"), last_kind=sa.bindparam("k")),
+        [{"b": b, "s": seq, "h": digest, "k": kind} for b, seq, digest, kind in rows],
     )
 
 

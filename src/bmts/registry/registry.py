@@ -191,7 +191,15 @@ class Registry(PassportVersions):
                     "recorded_unix_second": now,
                 }
             )
-            heads.append({"battery_id": x.id, "seq": 1, "hash": digest})
+            heads.append(
+                {
+                    "battery_id": x.id,
+                    "seq": 1,
+                    "hash": digest,
+                    "first_occurred_at": stamp,
+                    "last_kind": EventKind.MANUFACTURED.value,
+                }
+            )
         ledger.insert_events(con, events)
         con.execute(sa.insert(t.ledger_heads), heads)
         if versions:

@@ -75,6 +75,10 @@ ledger_heads = sa.Table(
     sa.Column("battery_id", sa.String(200), sa.ForeignKey("batteries.id"), primary_key=True),
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    # the chain's first event time and last event kind, so appends check their rules without
+    # searching the events table (migration 0003)
+    sa.Column("first_occurred_at", sa.String(40)),
+    sa.Column("last_kind", sa.String(40)),
 )
 
 passport_versions = sa.Table(
