@@ -69,20 +69,22 @@ def _open_binary(path: Path) -> IO[bytes]:
     return open(path, "rb")
 
 
-def header_fields(path: Path, skip_rows: int = 0, delimiter: str = ",") -> list[str]:
+def header_fields(
+    path: Path, skip_rows: int = 0, delimiter: str = ",", encoding: str | None = None
+) -> list[str]:
     """The column names on the header line (after `skip_rows` lines)."""
     with _open_binary(path) as raw:
-        text = io.TextIOWrapper(raw, encoding=file_encoding(path), errors="replace", newline="")
+        text = io.TextIOWrapper(raw, encoding=encoding or file_encoding(path), errors="replace", newline="")
         for _ in range(skip_rows):
             text.readline()
         line = text.readline()
     return next(csv.reader([line], delimiter=delimiter), [])
 
 
-def _locate_error(path: Path, skip_rows: int, delimiter: str, numeric: set[str]) -> Issue:
+def _locate_error(path: Path, skip_rows: int, delimiter: str, numeric: set[str], encoding: str) -> Issue:
     """Re-scan the file to name the first line that the fast reader refused."""
     with _open_binary(path) as raw:
-        text = io.TextIOWrapper(raw, encoding=file_encoding(path), errors="strict", newline="")
+        text = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
         try:
             for _ in range(skip_rows):
                 text.readline()
@@ -126,17 +128,19 @@ def iter_csv(
     encodings through PyArrow's, which decompresses and transcodes on the fly. Either way memory stays
     bounded and a malformed line is named.
     """
-    header = header_fields(path, skip_rows, delimiter)
+    encoding = file_encoding(path)
+    header = header_fields(path, skip_rows, delimiter, encoding)
+    numeric_fields = {n for n in header if n in numeric}
     with open(path, "rb") as fh:
-        head = fh.read(64 * 1024)
-    plain_utf8 = not is_gzip(head) and guess_encoding(head) == "utf-8"
-    blocks = _polars_blocks if plain_utf8 else _pyarrow_blocks
+        plain_utf8 = not is_gzip(fh.read(2)) and encoding == "utf-8"
     try:
         if plain_utf8:
-            _check_field_counts(path, header, skip_rows, delimiter, numeric)
-        yield from blocks(path, header, numeric, skip_rows, delimiter, block_bytes)
+            _check_field_counts(path, header, skip_rows, delimiter, numeric_fields)
+            yield from _polars_blocks(path, header, numeric, skip_rows, delimiter, block_bytes)
+        else:
+            yield from _pyarrow_blocks(path, numeric_fields, skip_rows, delimiter, block_bytes, encoding)
     except (pa.ArrowInvalid, pl.exceptions.PolarsError, UnicodeDecodeError, OSError, EOFError) as e:
-        issue = _locate_error(path, skip_rows, delimiter, {n for n in header if n in numeric})
+        issue = _locate_error(path, skip_rows, delimiter, numeric_fields, encoding)
         if issue.message == "unreadable CSV":
             issue = Issue(str(path), f"unreadable CSV: {str(e).splitlines()[0][:120]}")
         raise DataError(issue) from None
@@ -157,10 +161,9 @@ def _polars_blocks(
 
 
 def _pyarrow_blocks(
-    path: Path, header: list[str], numeric: set[str], skip_rows: int, delimiter: str, block_bytes: int
+    path: Path, numeric_fields: set[str], skip_rows: int, delimiter: str, block_bytes: int, encoding: str
 ) -> Iterator[tuple[pl.DataFrame, int]]:
-    types = {name: pa.float64() for name in header if name in numeric}
-    encoding = file_encoding(path)
+    types = {name: pa.float64() for name in numeric_fields}
     if encoding == "utf-8-sig":
         encoding = "utf-8"  # PyArrow drops a UTF-8 BOM by itself
     line = skip_rows + 2
@@ -179,7 +182,7 @@ def _pyarrow_blocks(
 
 
 def _check_field_counts(
-    path: Path, header: list[str], skip_rows: int, delimiter: str, numeric: set[str]
+    path: Path, header: list[str], skip_rows: int, delimiter: str, numeric_fields: set[str]
 ) -> None:
     """Polars reads a line with too few fields as trailing nulls; refuse such lines (a truncated or
     corrupt file) by checking that the file holds exactly (fields - 1) delimiters per data line.
@@ -197,6 +200,6 @@ def _check_field_counts(
     if last and last != newline:
         lines += 1  # a last line without a line break
     if delimiters != (len(header) - 1) * lines:
-        issue = _locate_error(path, skip_rows, delimiter, {n for n in header if n in numeric})
+        issue = _locate_error(path, skip_rows, delimiter, numeric_fields, "utf-8")
         if issue.message != "unreadable CSV":
             raise DataError(issue)

@@ -21,7 +21,7 @@ def _segments(store: Store, battery_id: str) -> list[SegmentRecord]:
         raise DataError(Issue(battery_id, "unknown battery (nothing imported under this id)"))
     if all(s.start_unix_second is not None for s in segments):
         return sorted(segments, key=lambda s: (s.start_unix_second or 0.0, s.sequence))
-    return sorted(segments, key=lambda s: (natural_key(Path(Path(s.source_path).name)), s.sequence))
+    return sorted(segments, key=lambda s: (natural_key(Path(s.source_path).name), s.sequence))
 
 
 CORE = [

@@ -28,7 +28,7 @@ class IngestResult:
     repairs: list[dict[str, object]] = field(default_factory=list)
 
 
-def natural_key(path: Path) -> list[object]:
+def natural_key(path: str | Path) -> list[object]:
     """Sort key so that dis_2 comes before dis_10."""
     return [int(p) if p.isdigit() else p.lower() for p in _DIGITS.split(str(path))]
 
