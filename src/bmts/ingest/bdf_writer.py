@@ -49,3 +49,13 @@ def write_bdf(frame: pl.DataFrame, path: str | Path, labels: bool = True) -> Pat
         else:
             out.write_csv(tmp)
     return Path(path)
+
+
+def write_frame(frame: pl.DataFrame, path: str | Path) -> Path:
+    """Write a result table atomically: Parquet for a .parquet name, else CSV."""
+    with atomic_path(path) as tmp:
+        if str(path).lower().endswith(".parquet"):
+            frame.write_parquet(tmp)
+        else:
+            frame.write_csv(tmp)
+    return Path(path)

@@ -143,7 +143,7 @@ def stitched(paths: list[Path]) -> pl.DataFrame:
     order, the same measurements in two files counted once, battery-wide cycle numbers."""
     with tempfile.TemporaryDirectory(prefix="bmts-soh-") as home:
         store = EmbeddedStore(home)
-        for path in expand_paths(paths):
+        for path in paths:
             ingest_file(store, path, "battery")
         frame = battery_frame(store, "battery")
         store.engine.dispose()
@@ -155,7 +155,9 @@ def soh_table(paths: Sequence[str | Path], nominal_ah: float) -> pl.DataFrame:
     data has discharges, else from partial charge windows."""
     if not nominal_ah > 0:
         raise DataError(Issue("--nominal-capacity-ah", f"must be positive, got {nominal_ah}"))
-    files = [Path(p) for p in paths]
+    files = expand_paths(paths)
+    if not files:
+        raise DataError(Issue(" ".join(map(str, paths)) or "soh", "no files to read"))
     frame = stitched(files)
     t, v, i = _arrays(frame, str(files[0]))
     cycles = frame["cycle"].to_numpy()
@@ -171,12 +173,3 @@ def soh_table(paths: Sequence[str | Path], nominal_ah: float) -> pl.DataFrame:
     res = resistance_soh(summary["cycle"].to_numpy(), summary["dc_resistance_ohm"].to_numpy())
     table = table.join(res, on="cycle", how="left")
     return table.select(pl.lit(_battery_id(files)).alias("battery_id"), pl.all())
-
-
-def write_frame(frame: pl.DataFrame, path: str | Path) -> Path:
-    with atomic_path(path) as tmp:
-        if str(path).lower().endswith(".parquet"):
-            frame.write_parquet(tmp)
-        else:
-            frame.write_csv(tmp)
-    return Path(path)

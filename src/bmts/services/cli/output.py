@@ -9,7 +9,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from bmts.ingest.bdf_writer import atomic_path
+from bmts.ingest.bdf_writer import write_frame
 
 
 def write_table(
@@ -22,11 +22,7 @@ def write_table(
     """Atomically write `table` to `output` (.parquet or CSV), or print it (the `terminal_columns`
     subset, renamed, when given: wide tables do not fit a terminal)."""
     if output is not None:
-        with atomic_path(output) as tmp:
-            if output.name.lower().endswith(".parquet"):
-                table.write_parquet(tmp)
-            else:
-                table.write_csv(tmp)
+        write_frame(table, output)
         console.print(f"wrote {table.height} rows to {output}", markup=False)
     elif as_json:
         console.print(table.write_json(), markup=False, highlight=False, soft_wrap=True)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from bmts.ingest.bdf_writer import write_frame
 from bmts.pipeline import state
 
 err = Console(stderr=True)
@@ -48,7 +49,7 @@ def soc_command(
     """SOC trace by an extended Kalman filter that also estimates the current sensor's offset and gain."""
     model = state.load_model(cell_model)
     frame, warnings = state.soc_trace(path, model, initial_soc)
-    state.write_frame(frame, output)
+    write_frame(frame, output)
     for w in warnings:
         err.print(f"warning: {path}: {w}", markup=False, highlight=False, soft_wrap=True)
     out.print(f"wrote {output}: {frame.height} samples, final SOC {frame['soc'][-1]:.3f}", markup=False)
@@ -61,11 +62,8 @@ def soh_command(
 ) -> None:
     """Per-cycle capacity and SOH (full cycles, else partial 3.8-4.1 V charge windows) with uncertainty,
     and resistance growth from current steps."""
-    files = [
-        p for path in paths for p in (sorted(path.glob("*")) if path.is_dir() else [path]) if p.is_file()
-    ]
-    table = state.soh_table(files, nominal_capacity_ah)
-    state.write_frame(table, output)
+    table = state.soh_table(paths, nominal_capacity_ah)
+    write_frame(table, output)
     method = table["method"][0] if table.height else "none"
     out.print(f"wrote {output}: {table.height} cycles ({method})", markup=False)
 
