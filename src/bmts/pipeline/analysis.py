@@ -76,7 +76,11 @@ def battery_frame(store: Store, battery_id: str, columns: list[str] | None = Non
 
 def battery_cycles(store: Store, battery_id: str) -> pl.DataFrame:
     """The per-cycle table of a battery across all its files, in measurement order."""
-    frame = battery_frame(store, battery_id)
+    return cycle_table(battery_frame(store, battery_id))
+
+
+def cycle_table(frame: pl.DataFrame) -> pl.DataFrame:
+    """The per-cycle table of a frame made by `battery_frame` (battery-wide cycles, source columns)."""
     cycles = frame["cycle"].to_numpy()
     eod = frame["end_of_discharge_voltage_volt"]
     table = cycle_summary(frame, cycles, None if eod.null_count() == eod.len() else eod.to_numpy())

@@ -12,8 +12,8 @@ from typing import Any
 
 from bmts.analytics.condition import BatteryCondition, NegativeEvent, battery_condition
 from bmts.analytics.passport import assemble_passport, condition_inputs
-from bmts.pipeline.analysis import battery_cycles, battery_frame
-from bmts.registry import Registry
+from bmts.pipeline.analysis import CORE, battery_frame, cycle_table
+from bmts.registry import Battery, Registry
 from bmts.schema import DataError, Issue
 from bmts.storage import EmbeddedStore
 
@@ -32,28 +32,18 @@ def _negative_events(registry: Registry, battery_id: str, as_of: datetime) -> li
 
 
 def condition_of(
-    store: EmbeddedStore, registry: Registry, battery_id: str, static: dict[str, Any], as_of: datetime
+    store: EmbeddedStore, registry: Registry, battery: Battery, static: dict[str, Any], as_of: datetime
 ) -> BatteryCondition | None:
     """The battery's condition from its telemetry, or None when nothing was measured on it."""
-    if not store.segments(battery_id):
+    if not store.segments(battery.id):
         return None
-    component = registry.get(battery_id).kind
+    frame = battery_frame(store, battery.id, [*CORE, "unix_time_second"])  # read once: cycles and series
     return battery_condition(
-        battery_cycles(store, battery_id),
+        cycle_table(frame),
         as_of=as_of,
-        component=component if component != "system" else "pack",
-        timeseries=battery_frame(
-            store,
-            battery_id,
-            [
-                "test_time_second",
-                "voltage_volt",
-                "current_ampere",
-                "unix_time_second",
-                "temperature_t1_celsius",
-            ],
-        ),
-        events=_negative_events(registry, battery_id, as_of),
+        component=battery.kind if battery.kind != "system" else "pack",
+        timeseries=frame,
+        events=_negative_events(registry, battery.id, as_of),
         **condition_inputs(static),
     )
 
@@ -77,5 +67,5 @@ def battery_passport(
     category = battery.category or (static.get("GeneralProductInformation") or {}).get("batteryCategory")
     if category is None:
         raise DataError(Issue(battery_id, "the battery has no category (ev, lmt, industrial, stationary)"))
-    condition = condition_of(store, registry, battery_id, static, moment)
+    condition = condition_of(store, registry, battery, static, moment)
     return assemble_passport(static, condition, role, category)
