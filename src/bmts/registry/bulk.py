@@ -17,9 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bmts.registry import ledger
-from bmts.registry.registry import CLOCK_SKEW
 from bmts.schema import DataError, Issue
-from bmts.schema.lifecycle import TERMINAL_EVENTS, EventKind
+from bmts.schema.lifecycle import EventKind
 from bmts.storage import tables as t
 
 KINDS = {k.value for k in EventKind}
@@ -54,7 +53,7 @@ def append_many(engine: Engine, new_events: Iterable[NewEvent]) -> int:
     batch = list(new_events)
     if not batch:
         return 0
-    limit = ledger.iso_utc(ledger.now_utc() + CLOCK_SKEW)
+    latest = ledger.iso_utc(ledger.now_utc() + ledger.CLOCK_SKEW)
     with engine.begin() as con:
         state = _state(con, sorted({e.battery_id for e in batch}))
         rows, now = [], time.time()
@@ -68,14 +67,9 @@ def append_many(engine: Engine, new_events: Iterable[NewEvent]) -> int:
             when = ledger.iso_utc(
                 e.occurred_at if e.occurred_at.tzinfo else e.occurred_at.replace(tzinfo=UTC)
             )
-            if when < first_at:
-                raise DataError(
-                    Issue("events", f"{where}: dated before the battery was manufactured", n, "at")
-                )
-            if when > limit:
-                raise DataError(Issue("events", f"{where}: dated in the future", n, "at"))
-            if last_kind in TERMINAL_EVENTS:
-                raise DataError(Issue("events", f"{where}: the battery was {last_kind}", n))
+            problem = ledger.refusal(when, first_at, last_kind, latest)
+            if problem:
+                raise DataError(Issue("events", f"{where}: {problem[0]}", n, problem[1]))
             body = ledger.canonical(dict(e.payload))
             digest = ledger.event_hash(prev, e.battery_id, seq + 1, e.kind, when, e.actor, body)
             rows.append(

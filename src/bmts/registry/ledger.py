@@ -14,16 +14,19 @@ import json
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bmts.schema import DataError, Issue
+from bmts.schema.lifecycle import TERMINAL_EVENTS
 from bmts.storage import tables as t
 
 GENESIS = "0" * 64
+#: how far in the future an event may be dated (clocks of other systems differ)
+CLOCK_SKEW = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -69,18 +72,37 @@ def event_hash(
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
+def refusal(
+    when: str, first_at: str | None, last_kind: str | None, latest: str | None = None
+) -> tuple[str, str | None] | None:
+    """Why an event dated `when` (ISO UTC) may not join a chain that began at `first_at` and last took an
+    event of `last_kind`: (message, field at fault), or None. The one place these rules live."""
+    if when > (latest or iso_utc(now_utc() + CLOCK_SKEW)):
+        return f"event time {when} is in the future", "at"
+    if first_at and when < first_at:
+        return f"event time {when} is before the battery was manufactured ({first_at})", "at"
+    if last_kind in TERMINAL_EVENTS:
+        return f"the battery was {last_kind}; it takes no further events", None
+    return None
+
+
 def append(
     con: Connection, battery_id: str, kind: str, occurred_at: datetime, actor: str, payload: Mapping[str, Any]
 ) -> Event:
-    """Append one event inside the caller's transaction (the caller holds the battery's row lock)."""
+    """Append one event inside the caller's transaction, if `refusal` has nothing against it."""
     head = (
         con.execute(sa.select(t.ledger_heads).where(t.ledger_heads.c.battery_id == battery_id))
         .mappings()
         .first()
     )
+    when = iso_utc(occurred_at)
+    problem = (
+        refusal(when, head["first_occurred_at"], head["last_kind"]) if head else refusal(when, None, None)
+    )
+    if problem:
+        raise DataError(Issue(battery_id, problem[0], column=problem[1]))
     seq = (head["seq"] if head else 0) + 1
     prev = head["hash"] if head else GENESIS
-    when = iso_utc(occurred_at)
     body = canonical(dict(payload))
     digest = event_hash(prev, battery_id, seq, kind, when, actor, body)
     con.execute(

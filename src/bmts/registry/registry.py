@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -22,13 +22,12 @@ from sqlalchemy.engine import Connection, Engine
 from bmts.registry import ledger
 from bmts.registry.passport_versions import PassportVersions
 from bmts.schema import DataError, Issue
-from bmts.schema.lifecycle import ALLOWED_PARENTS, TERMINAL_EVENTS, BatteryCategory, BatteryKind, EventKind
+from bmts.schema.lifecycle import ALLOWED_PARENTS, BatteryCategory, BatteryKind, EventKind
 from bmts.storage import tables as t
 
 T = TypeVar("T")
 RETRIES = 20
 LOOKUP_CHUNK = 5000
-CLOCK_SKEW = timedelta(days=1)
 
 
 @dataclass
@@ -78,7 +77,7 @@ def _validate(b: Battery) -> None:
         value = getattr(b, name)
         if value is not None and not (value > 0 and value < 1e9):
             raise DataError(Issue(b.id, f"{name} must be a positive number, got {value!r}", column=name))
-    if b.manufactured_on and b.manufactured_on > date.today() + CLOCK_SKEW:
+    if b.manufactured_on and b.manufactured_on > date.today() + ledger.CLOCK_SKEW:
         raise DataError(Issue(b.id, "manufacturing date is in the future", column="manufactured_on"))
 
 
@@ -222,13 +221,7 @@ class Registry(PassportVersions):
 
     def _parent(self, con: Connection, battery_id: str, at: datetime | None = None) -> str | None:
         link = t.battery_links
-        query = sa.select(link.c.parent_id).where(link.c.child_id == battery_id)
-        if at is None:
-            query = query.where(link.c.valid_to.is_(None))
-        else:
-            query = query.where(
-                link.c.valid_from <= at, sa.or_(link.c.valid_to.is_(None), link.c.valid_to > at)
-            )
+        query = sa.select(link.c.parent_id).where(link.c.child_id == battery_id, _linked_at(at))
         return con.execute(query).scalar()
 
     # -- events ------------------------------------------------------------------------------
@@ -253,33 +246,6 @@ class Registry(PassportVersions):
     ) -> ledger.Event:
         if not self._exists(con, battery_id):
             raise DataError(Issue(battery_id, "unknown battery"))
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        if when > ledger.now_utc() + CLOCK_SKEW:
-            raise DataError(
-                Issue(battery_id, f"event time {ledger.iso_utc(when)} is in the future", column="at")
-            )
-        first = con.execute(
-            sa.select(t.lifecycle_events.c.occurred_at).where(
-                t.lifecycle_events.c.battery_id == battery_id, t.lifecycle_events.c.seq == 1
-            )
-        ).scalar()
-        if first and ledger.iso_utc(when) < first:
-            raise DataError(
-                Issue(
-                    battery_id,
-                    f"event time {ledger.iso_utc(when)} is before the battery was manufactured ({first})",
-                    column="at",
-                )
-            )
-        last_kind = con.execute(
-            sa.select(t.lifecycle_events.c.kind)
-            .where(t.lifecycle_events.c.battery_id == battery_id)
-            .order_by(t.lifecycle_events.c.seq.desc())
-            .limit(1)
-        ).scalar()
-        if last_kind in TERMINAL_EVENTS:
-            raise DataError(Issue(battery_id, f"the battery was {last_kind}; it takes no further events"))
         return ledger.append(con, battery_id, kind, when, actor, payload)
 
     def history(self, battery_id: str) -> list[ledger.Event]:
@@ -413,13 +379,7 @@ class Registry(PassportVersions):
 
     def children(self, parent_id: str, at: datetime | None = None) -> list[str]:
         link = t.battery_links
-        query = sa.select(link.c.child_id).where(link.c.parent_id == parent_id)
-        if at is None:
-            query = query.where(link.c.valid_to.is_(None))
-        else:
-            query = query.where(
-                link.c.valid_from <= at, sa.or_(link.c.valid_to.is_(None), link.c.valid_to > at)
-            )
+        query = sa.select(link.c.child_id).where(link.c.parent_id == parent_id, _linked_at(at))
         with self.engine.connect() as con:
             return sorted(con.execute(query).scalars())
 
@@ -448,6 +408,14 @@ class Registry(PassportVersions):
             raise DataError(Issue(child_id, f"is not installed in {parent_id}"))
         con.execute(sa.update(link).where(link.c.id == row["id"]).values(valid_to=moment))
         return row
+
+
+def _linked_at(at: datetime | None) -> sa.ColumnElement[bool]:
+    """Genealogy links in force at `at`, or now (the open ones) when `at` is None."""
+    link = t.battery_links
+    if at is None:
+        return link.c.valid_to.is_(None)
+    return sa.and_(link.c.valid_from <= at, sa.or_(link.c.valid_to.is_(None), link.c.valid_to > at))
 
 
 def _transient(error: Exception) -> bool:
