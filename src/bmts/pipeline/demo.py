@@ -12,6 +12,7 @@ from bmts.ingest import write_bdf
 from bmts.ingest.bdf_writer import atomic_path
 from bmts.pipeline import analysis
 from bmts.pipeline.demo_fleet import demo_static, register_demo_fleet
+from bmts.pipeline.demo_state import StateReport, run_state_demo
 from bmts.pipeline.ingest import ingest_paths
 from bmts.pipeline.passport import battery_passport
 from bmts.pipeline.sample_data import sample_fleet, simulate_cell
@@ -29,6 +30,7 @@ class DemoReport:
     unchanged: int
     ledger: str = ""
     passports: list[str] = field(default_factory=list)
+    state: StateReport | None = None
 
 
 def run_demo(
@@ -82,12 +84,15 @@ def run_demo(
             with atomic_path(path) as tmp:
                 tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
             written.append(str(path))
+    progress("characterising a lab cell, tracking its SOC, estimating every cell's SOH")
+    state = run_state_demo(folder, paths, [spec.capacity_ah for spec in fleet])
     return DemoReport(
         health=pl.DataFrame(rows),
         imported=sum(r.status == "imported" for r in results),
         unchanged=sum(r.status == "unchanged" for r in results),
         ledger=f"{checked.events} events of {checked.batteries} batteries verified, root {checked.root[:16]}...",
         passports=written,
+        state=state,
     )
 
 
@@ -102,4 +107,15 @@ def headline(report: DemoReport) -> str:
         f"{report.unchanged} already stored)\n"
         f"Lifecycle ledger: {report.ledger}\n"
         f"EU battery passports (public, legitimate_interest, authority): {len(report.passports)} in {folder}"
+        + (_state_lines(report.state) if report.state else "")
+    )
+
+
+def _state_lines(state: StateReport) -> str:
+    temps = " and ".join(f"{t:g}" for t in sorted(state.temperatures_celsius))
+    return (
+        f"\nCell model: OCV + 2RC fitted at {temps} degC from the lab's C/20 and HPPC tests -> {state.model_path}"
+        f"\nSOC on a 15 degC drive cycle with BMS sensor errors: RMSE {state.soc_rmse_percent:.2f}% "
+        f"(coulomb counting {state.coulomb_counting_rmse_percent:.2f}%)"
+        "\nSOH of each cell, from full cycles and from 3.8-4.1 V charge windows only (bmts soh):"
     )

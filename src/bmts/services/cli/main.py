@@ -115,6 +115,14 @@ DEMO_VIEW = {
     "mean_coulombic_efficiency": "CE",
     "resistance_growth_percent": "R +%",
 }
+DEMO_SOH_VIEW = {
+    "battery_id": "battery",
+    "cycle": "cycle",
+    "soh_full_cycles": "SOH full",
+    "soh_full_std": "±",
+    "soh_charge_windows": "SOH windows",
+    "soh_windows_std": "± ",
+}
 
 
 @app.command("cycles")
@@ -172,6 +180,9 @@ def demo_command(
         _store(), cells=cells, cycles=cycles, progress=lambda msg: err.print(msg, markup=False)
     )
     out.print(demo.headline(report), markup=False)
+    if report.state is not None:
+        write_table(report.state.soh, None, False, out, DEMO_SOH_VIEW)
+    out.print("Per-battery health from the cycle tables (bmts cycles):", markup=False)
     write_table(report.health, None, False, out, DEMO_VIEW)
 
 

@@ -1,0 +1,42 @@
+"""The demo's state-estimation part: the lab cell is characterised back and its drive cycle tracked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from bmts.ingest import write_bdf
+from bmts.pipeline import sample_lab, state
+from bmts.pipeline.demo_state import run_state_demo
+from bmts.pipeline.sample_data import CellSpec, simulate_cell
+
+
+def test_lab_model_is_identified_from_its_own_tests(tmp_path: Path) -> None:
+    lab = sample_lab.write_lab(tmp_path)
+    fitted = state.fit_cell_model(lab.ocv, list(lab.pulses))
+    truth = sample_lab.true_cell_model()
+    assert fitted.capacity_ah == pytest.approx(truth.capacity_ah, rel=0.005)
+    grid = np.array([0.3, 0.5, 0.8])
+    for temp in (5.0, 25.0):
+        got, want = fitted.params(grid, temp), truth.params(grid, temp)
+        assert got["r0_ohm"] == pytest.approx(want["r0_ohm"], rel=0.1), temp
+
+
+def test_state_demo_scores_soc_and_soh_against_the_truth(tmp_path: Path) -> None:
+    spec = CellSpec("cell-a", capacity_ah=2.5, fade_per_cycle=0.002)
+    frame = simulate_cell(spec, 25, seed=1)
+    path = write_bdf(frame, tmp_path / "cell-a.bdf.parquet")
+    report = run_state_demo(tmp_path, [path], [spec.capacity_ah])
+    # the BMS's 30 mA offset and 1 % gain error drift coulomb counting away; the filter corrects them
+    assert report.soc_rmse_percent < 0.5 < report.coulomb_counting_rmse_percent
+    assert sorted(report.temperatures_celsius) == [5.0, 25.0]
+    row = report.soh.row(0, named=True)
+    assert row["battery_id"] == "cell-a" and row["cycle"] == 25
+    last = frame.filter((pl.col("cycle_count") == 25) & (pl.col("current_ampere") < 0))
+    discharged_ah = -float((last["current_ampere"] * 30.0).sum()) / 3600  # the simulation logs every 30 s
+    assert row["soh_full_cycles"] == pytest.approx(discharged_ah / 2.5, abs=0.005)
+    assert 0.5 < row["soh_charge_windows"] <= 1.0
+    assert report.model_path.exists()
