@@ -7,6 +7,7 @@ import pytest
 
 from bmts.analytics.ecm import CellModel, EcmTable, fit_ecm_table, pulse_sets, rc_response, simulate_voltage
 from bmts.analytics.ocv import OcvCurve
+from bmts.pipeline.sample_lab import hppc_current
 from bmts.schema import DataError
 
 CAP = 2.0
@@ -27,22 +28,7 @@ def true_model(offset: float = -0.01, **changes: float) -> CellModel:
 
 
 def hppc_profile(levels: int = 6) -> tuple[np.ndarray, np.ndarray]:
-    """Rest, then per SOC level: pulses of 0.5/1/2/4 C for 10 s (0.1 s sampling) each with a 10-min rest
-    (1 s sampling), then a C/2 discharge of 10 % and a 30-min rest."""
-    t_parts, i_parts, now = [np.arange(0, 600.0, 1.0)], [np.zeros(600)], 600.0
-    for _ in range(levels):
-        for c in (0.5, 1, 2, 4):
-            tp = now + np.arange(0.1, 10.0 + 1e-9, 0.1)
-            tr = tp[-1] + np.arange(1.0, 601.0, 1.0)
-            t_parts += [tp, tr]
-            i_parts += [np.full(tp.size, -c * CAP), np.zeros(tr.size)]
-            now = float(tr[-1])
-        td = now + np.arange(1.0, 721.0, 1.0)
-        tr = td[-1] + np.arange(1.0, 1801.0, 1.0)
-        t_parts += [td, tr]
-        i_parts += [np.full(td.size, -0.5 * CAP), np.zeros(tr.size)]
-        now = float(tr[-1])
-    return np.concatenate(t_parts), np.concatenate(i_parts)
+    return hppc_current(CAP, levels)
 
 
 def test_rc_response_matches_the_recursion_across_gaps() -> None:

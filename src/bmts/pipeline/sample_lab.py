@@ -58,24 +58,29 @@ def c20_test(model: CellModel) -> pl.DataFrame:
     return _frame(t, v, i, 25.0)
 
 
-def hppc_test(model: CellModel, temperature_celsius: float, levels: int = 9) -> pl.DataFrame:
-    """From full: at each SOC level, 10 s discharge pulses of 0.5/1/2/4 C (0.1 s logging) with 10-min
-    rests, then a C/2 discharge of 10 % of capacity and a 30-min rest."""
-    cap = model.capacity_ah
+def hppc_current(capacity_ah: float, levels: int = 9) -> tuple[np.ndarray, np.ndarray]:
+    """An HPPC profile from full: a 10-min rest, then at each SOC level 10 s discharge pulses of
+    0.5/1/2/4 C (0.1 s logging) each with a 10-min rest (1 s logging), then a C/2 discharge of 10 % of
+    capacity and a 30-min rest. Time and current arrays."""
     t_parts, i_parts, now = [np.arange(0, 600.0, 1.0)], [np.zeros(600)], 600.0
     for _ in range(levels):
         for c in (0.5, 1, 2, 4):
             tp = now + np.arange(0.1, 10.0 + 1e-9, 0.1)
             tr = tp[-1] + np.arange(1.0, 601.0, 1.0)
             t_parts += [tp, tr]
-            i_parts += [np.full(tp.size, -c * cap), np.zeros(tr.size)]
+            i_parts += [np.full(tp.size, -c * capacity_ah), np.zeros(tr.size)]
             now = float(tr[-1])
         td = now + np.arange(1.0, 721.0, 1.0)
         tr = td[-1] + np.arange(1.0, 1801.0, 1.0)
         t_parts += [td, tr]
-        i_parts += [np.full(td.size, -0.5 * cap), np.zeros(tr.size)]
+        i_parts += [np.full(td.size, -0.5 * capacity_ah), np.zeros(tr.size)]
         now = float(tr[-1])
-    t, i = np.concatenate(t_parts), np.concatenate(i_parts)
+    return np.concatenate(t_parts), np.concatenate(i_parts)
+
+
+def hppc_test(model: CellModel, temperature_celsius: float, levels: int = 9) -> pl.DataFrame:
+    """The HPPC test of `hppc_current` on the cell at one temperature."""
+    t, i = hppc_current(model.capacity_ah, levels)
     v, _ = simulate_voltage(model, t, i, 1.0, temperature_celsius)
     return _frame(t, v, i, temperature_celsius)
 
