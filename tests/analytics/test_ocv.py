@@ -57,3 +57,34 @@ def test_no_current_is_refused() -> None:
     t = np.arange(100.0)
     with pytest.raises(DataError, match="no current"):
         fit_ocv(t, np.full(100, 3.7), np.zeros(100))
+
+
+def test_gitt_reads_the_ocv_from_the_relaxed_voltages() -> None:
+    from bmts.analytics.ecm import simulate_voltage
+    from bmts.pipeline.sample_lab import true_cell_model
+
+    model = true_cell_model()
+    cap = model.capacity_ah
+    # 20 discharge pulses of 5 % at C/5, each followed by an hour's rest, then the same charging
+    pulse_s, rest_s = 0.05 * 3600 * 5, 3600.0
+    steps = [(0.0, 600.0)]
+    for direction in [-1] * 20 + [1] * 20:
+        steps += [(direction * cap / 5, pulse_s), (0.0, rest_s)]
+    t = np.arange(10.0, sum(seconds for _, seconds in steps) + 1e-9, 10.0)
+    ends = np.cumsum([seconds for _, seconds in steps])
+    i = np.array([current for current, _ in steps])[np.searchsorted(ends, t - 1e-9)]
+    v, _ = simulate_voltage(model, t, i, 1.0, 25.0)
+    curve = fit_ocv(t, v, i)
+    assert curve.capacity_ah == pytest.approx(cap, rel=1e-3)
+    grid = np.linspace(0.1, 0.9, 17)
+    # under load the C/5 current alone would put the branches ~40 mV apart; the rest ends are at the OCV
+    assert np.max(np.abs(curve(grid) - model.ocv(grid))) < 0.004
+    assert np.median(curve.hysteresis_v) < 0.002
+
+
+def test_a_fast_test_without_rests_is_not_an_ocv_test() -> None:
+    t = np.arange(0.0, 3600.0, 1.0)
+    i = np.where((t // 30) % 2 == 0, -5.0, 1.0)
+    v = 3.7 + 0.0001 * np.cumsum(i)
+    with pytest.raises(DataError, match="not an OCV test"):
+        fit_ocv(t, v, i)

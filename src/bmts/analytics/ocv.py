@@ -2,9 +2,13 @@
 
 Sign convention: current > 0 while charging. SOC is 0..1 on the basis of `capacity_ah` (by default the
 discharged capacity of the test itself, so SOC = 1 + Ah / C_ref for a test that starts full).
-The OCV is the mean of the charge and discharge branches where both exist (this cancels the small
-ohmic drop of the low-rate current and centres the hysteresis); where only one branch exists it is that
-branch shifted by the half-gap measured where the two meet. The half-gap is kept as `hysteresis_v`.
+Low-rate test: the voltage under the low current, per branch (discharge, charge). GITT (or any test of
+current pulses separated by long rests, at least `GITT_MIN_POINTS` of them): the voltage at the end of
+each rest of at least `GITT_REST_S`, per branch by the direction of the pulse before it. The OCV is the
+mean of the charge and discharge branches where both exist (this cancels the small ohmic drop of the
+low-rate current and centres the hysteresis); where only one branch exists it is that branch shifted by
+the half-gap measured where the two meet. The half-gap is kept as `hysteresis_v`. A test that is neither
+(most of its charge moved faster than C/5 without long rests: a drive cycle, a capacity test) is refused.
 """
 
 from __future__ import annotations
@@ -16,6 +20,12 @@ import numpy as np
 from bmts.schema import DataError, Issue
 
 GRID_POINTS = 201
+#: a rest this long (s) ends close enough to equilibrium to read the OCV from its last sample
+GITT_REST_S = 600.0
+#: a GITT-like test has at least this many relaxed points
+GITT_MIN_POINTS = 10
+#: a low-rate test moves at most this share of its charge faster than C/5
+FAST_CHARGE_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -71,9 +81,24 @@ def _strictly_increasing(v: np.ndarray) -> np.ndarray:
     return out + np.arange(out.size) * 1e-7
 
 
-def _branch(soc: np.ndarray, volt: np.ndarray, grid: np.ndarray) -> np.ndarray:
+def rest_ends(time_s: np.ndarray, current_a: np.ndarray, rest_a: float) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the last sample of every rest (|I| <= `rest_a`) of at least `GITT_REST_S` that follows a
+    load, and whether that load was a discharge."""
+    resting = np.abs(current_a) <= rest_a
+    edges = np.flatnonzero(np.diff(resting.astype(np.int8)))
+    starts = np.concatenate([[0], edges + 1])
+    stops = np.concatenate([edges, [resting.size - 1]])
+    ends, discharged = [], []
+    for a, b in zip(starts, stops, strict=True):
+        if resting[a] and a > 0 and time_s[b] - time_s[a - 1] >= GITT_REST_S:
+            ends.append(b)
+            discharged.append(current_a[a - 1] < 0)
+    return np.array(ends, dtype=np.int64), np.array(discharged, dtype=bool)
+
+
+def _branch(soc: np.ndarray, volt: np.ndarray, grid: np.ndarray, min_points: int = 5) -> np.ndarray:
     """One branch on the grid (NaN outside its SOC range), made monotone in SOC."""
-    if soc.size < 5:
+    if soc.size < min_points:
         return np.full(grid.size, np.nan)
     order = np.argsort(soc, kind="stable")
     s, v = soc[order], volt[order]
@@ -130,8 +155,24 @@ def fit_ocv(
         raise DataError(Issue(where, f"capacity must be positive, got {cap}"))
     soc = initial_soc + ah / cap
     grid = np.linspace(0.0, 1.0, points)
-    vd = _branch(soc[dis], v[dis], grid)
-    vc = _branch(soc[cha], v[cha], grid)
+    relaxed, discharged = rest_ends(t, i, 0.1 * level)
+    if relaxed.size >= GITT_MIN_POINTS:  # GITT: the relaxed voltages, each branch by its pulses' direction
+        vd = _branch(soc[relaxed[discharged]], v[relaxed[discharged]], grid, min_points=3)
+        vc = _branch(soc[relaxed[~discharged]], v[relaxed[~discharged]], grid, min_points=3)
+    else:
+        moved = np.abs(i) * np.diff(t, prepend=t[:1])
+        fast = np.abs(i) > cap / 5
+        if moved[fast].sum() > FAST_CHARGE_SHARE * moved.sum():
+            raise DataError(
+                Issue(
+                    where,
+                    f"not an OCV test: {100 * moved[fast].sum() / moved.sum():.0f}% of its charge moved "
+                    f"faster than C/5 (up to {np.abs(i).max():.3g} A) and it has no long rests; "
+                    "use a C/20 or GITT test",
+                )
+            )
+        vd = _branch(soc[dis], v[dis], grid)
+        vc = _branch(soc[cha], v[cha], grid)
     both = ~np.isnan(vd) & ~np.isnan(vc)
     if both.sum() >= 3:
         gap = 0.5 * (vc - vd)
