@@ -123,3 +123,17 @@ def test_panasonic_25degc_drive_cycle_within_one_percent(tmp_path: Path) -> None
 
     truth = 1 + read_timeseries(drive)["net_capacity_ah"].to_numpy() / 2.9677
     assert float(np.sqrt(np.mean((frame["soc"].to_numpy() - truth) ** 2))) < 0.01
+
+
+def test_a_restarted_time_counter_is_a_warning_not_silent(files: dict[str, Path], tmp_path: Path) -> None:
+    model = state.fit_cell_model(files["ocv"], [files["pulse"]])
+    drive = pl.read_csv(files["drive"])
+    half = drive.height // 2
+    restarted = pl.concat(
+        [drive.head(half), drive.tail(drive.height - half).with_columns(pl.col("Test Time / s") - 2000.0)]
+    )
+    path = tmp_path / "restarted.bdf.csv"
+    restarted.write_csv(path)
+    frame, warnings = state.soc_trace(path, model, initial_soc=1.0)
+    assert any("time counter restarted" in w for w in warnings)
+    assert np.all(np.diff(frame["test_time_second"].to_numpy()) > 0)

@@ -45,8 +45,11 @@ def open_source(path: str | Path) -> Source:
     return Source(p, detect(p))
 
 
-def read_timeseries(path: str | Path) -> pl.DataFrame:
-    """The whole file as one canonical frame (BDF names, bmts sign convention). For files that fit in memory."""
+def read_timeseries(path: str | Path, repairs: list[Repair] | None = None) -> pl.DataFrame:
+    """The whole file as one canonical frame (BDF names, bmts sign convention). For files that fit in memory.
+    What was repaired on the way in is appended to `repairs` when given."""
     source = open_source(path)
     frames = list(source.frames())
+    if repairs is not None:
+        repairs.extend(source.repairs)
     return pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]

@@ -19,7 +19,7 @@ from bmts.ingest import read_timeseries
 from bmts.ingest.bdf_writer import atomic_path
 from bmts.pipeline.analysis import battery_frame
 from bmts.pipeline.ingest import expand_paths, ingest_file
-from bmts.schema import DataError, Issue
+from bmts.schema import DataError, Issue, Repair
 from bmts.storage import EmbeddedStore
 
 TEMPERATURES = ("temperature_t1_celsius", "ambient_temperature_celsius")
@@ -118,10 +118,11 @@ def soc_trace(
         raise DataError(Issue("--initial-soc", f"SOC must be within 0..1, got {initial_soc}"))
     if not model.tables:
         raise DataError(Issue("model", "the cell model has no ECM tables"))
-    frame = read_timeseries(path)
+    repairs: list[Repair] = []
+    frame = read_timeseries(path, repairs)
     t, v, i = _arrays(frame, str(path))
     result = estimate_soc(t, v, i, model, _temperature(frame), initial_soc, config)
-    warnings = list(result.warnings)
+    warnings = [f"{r.detail} ({r.rows} times)" for r in repairs] + list(result.warnings)
     if initial_soc is None and abs(float(i[0])) > 0.02 * model.capacity_ah:
         warnings.append("no rest at the start and no --initial-soc: started from the loaded voltage")
     out = pl.DataFrame({"test_time_second": t, "soc": result.soc, "soc_std": result.soc_std})
