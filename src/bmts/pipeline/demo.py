@@ -11,7 +11,7 @@ import polars as pl
 from bmts.ingest import write_bdf
 from bmts.ingest.bdf_writer import atomic_path
 from bmts.pipeline import analysis
-from bmts.pipeline.demo_fleet import demo_static, register_demo_fleet
+from bmts.pipeline.demo_fleet import demo_static, fleet_ids, register_demo_fleet
 from bmts.pipeline.demo_state import StateReport, run_state_demo
 from bmts.pipeline.ingest import ingest_paths
 from bmts.pipeline.passport import battery_passport
@@ -77,10 +77,10 @@ def run_demo(
     passports = folder / "passports"
     passports.mkdir(exist_ok=True)
     written = []
-    for spec in fleet:
+    for battery_id in fleet_ids(fleet):  # vehicle, pack, modules (rolled up from the cells), cells
         for role in ("public", "legitimate_interest", "authority"):
-            path = passports / f"{spec.cell_id}.{role}.json"
-            document = battery_passport(store, spec.cell_id, role)
+            path = passports / f"{battery_id}.{role}.json"
+            document = battery_passport(store, battery_id, role)
             with atomic_path(path) as tmp:
                 tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
             written.append(str(path))

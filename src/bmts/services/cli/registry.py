@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from rich.console import Console
 
 from bmts.ingest.bdf_writer import atomic_path
 from bmts.pipeline.passport import battery_passport
+from bmts.pipeline.passport_qr import passport_qr, write_qr
 from bmts.pipeline.registration import battery_from_fields, register_from_csv
 from bmts.registry import Registry, verify
 from bmts.schema import DataError, Issue
@@ -21,6 +23,10 @@ from bmts.storage import EmbeddedStore
 out = Console(soft_wrap=True)
 AtOption = Annotated[str | None, typer.Option("--at", help="when it happened (ISO 8601; default now)")]
 ActorOption = Annotated[str, typer.Option("--actor", help="who records it")]
+ResolverOption = Annotated[
+    str | None,
+    typer.Option("--resolver", help="base URL of the passport resolver (default: $BMTS_PASSPORT_RESOLVER)"),
+]
 
 
 def _when(text: str | None) -> datetime | None:
@@ -127,12 +133,34 @@ def register(battery_app: typer.Typer, app: typer.Typer, store: Callable[[], Emb
         out.print(f"passport data of {battery_id} updated (sha256 {digest[:16]})", markup=False)
 
     @battery_app.command("show")
-    def show_command(battery_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-        """What is registered about a battery, with its current parent and children."""
+    def show_command(
+        battery_id: str,
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+        resolver: ResolverOption = None,
+    ) -> None:
+        """What is registered about a battery, with its current parent and children and its QR payload."""
         reg = registry()
         record = reg.get(battery_id).public_dict()
         record["children"] = reg.children(battery_id)
+        qr = passport_qr(reg, battery_id, resolver or os.environ.get("BMTS_PASSPORT_RESOLVER"))
+        record["passport_qr"] = qr.payload if qr else None
         _print(record, as_json)
+
+    @battery_app.command("qr")
+    def qr_command(
+        battery_id: str,
+        output: Annotated[Path | None, typer.Option("-o", "--output", help="QR image (.png or .svg)")] = None,
+        resolver: ResolverOption = None,
+    ) -> None:
+        """Print the payload of the QR code that links the battery to its passport; -o writes the image."""
+        qr = passport_qr(registry(), battery_id, resolver or os.environ.get("BMTS_PASSPORT_RESOLVER"))
+        if qr is None:
+            raise DataError(Issue(battery_id, "no passport identifier registered (--passport-id)"))
+        if qr.conflict:
+            Console(stderr=True).print(f"warning: {battery_id}: {qr.conflict}", markup=False)
+        if output is not None:
+            write_qr(qr.payload, output)
+        out.print(qr.payload, markup=False, highlight=False)
 
     @battery_app.command("history")
     def history_command(battery_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
@@ -217,8 +245,8 @@ def register(battery_app: typer.Typer, app: typer.Typer, store: Callable[[], Emb
         document = battery_passport(store(), battery_id, role, _when(as_of))
         if role != "public" and "batteryCondition" not in (document.get("Performance") or {}):
             Console(stderr=True).print(
-                f"warning: no telemetry stored for {battery_id}, so the passport has no "
-                "batteryCondition (mandatory for most battery categories)",
+                f"warning: no telemetry stored for {battery_id} nor for any battery installed in it, so "
+                "the passport has no batteryCondition (mandatory for most battery categories)",
                 markup=False,
             )
         with atomic_path(output) as tmp:
