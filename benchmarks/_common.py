@@ -23,8 +23,20 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 #: scratch space for generated inputs and throwaway environments (git-ignored)
 WORK = BENCH / "_work"
-#: the public data sets, next to the repository; never copied into it
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+#: the public data sets, never copied into the repository: $BMTS_SHARED/data, else the first shared/data beside
+#: the checkout or one of its parent folders (as tests/shared_location.py finds it)
+SHARED_DATA = (
+    Path(os.environ["BMTS_SHARED"]) / "data"
+    if os.environ.get("BMTS_SHARED")
+    else next(
+        (
+            p / "shared" / "data"
+            for p in Path(__file__).resolve().parents[1:]
+            if (p / "shared" / "data").is_dir()
+        ),
+        Path(__file__).resolve().parents[2] / "shared" / "data",
+    )
+)
 
 MB = 1e6  # throughput is quoted in decimal megabytes of input file
 

@@ -8,8 +8,7 @@ import polars as pl
 import pytest
 
 from bmts.pipeline.sample_data import CellSpec, simulate_cell
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from shared_location import SHARED_DATA
 
 
 @pytest.fixture(scope="session")

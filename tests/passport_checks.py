@@ -11,11 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-#: ../shared beside the checkout (found upwards, so that a worktree one level deeper finds it too)
-SHARED = next(
-    (p / "shared" for p in Path(__file__).resolve().parents[1:] if (p / "shared" / "batterypass").is_dir()),
-    Path(__file__).resolve().parents[2] / "shared",
-)
+from shared_location import SHARED
+
 VALIDATOR = SHARED / "acceptance" / "passport" / "validate.py"
 ATTRIBUTES = SHARED / "batterypass" / "attributes_v1.2.json"
 ROLES = ("public", "legitimate_interest", "authority")

@@ -19,8 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analytics"))
 from test_ecm import hppc_profile, true_model
 from test_ocv import c20_test
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
-PANASONIC = SHARED / "panasonic_18650pf"
+from shared_location import SHARED_DATA
+
+PANASONIC = SHARED_DATA / "panasonic_18650pf"
 
 
 def _bdf(path: Path, t: np.ndarray, v: np.ndarray, i: np.ndarray, temp: float = 25.0) -> Path:
