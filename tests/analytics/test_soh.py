@@ -138,3 +138,18 @@ def test_resistance_growth_is_relative_to_the_first_cycles() -> None:
     table = resistance_soh(np.arange(1, 26), r)
     assert table["resistance_growth"][0] == pytest.approx(1.0)
     assert table["resistance_growth"][-1] == pytest.approx(0.12 / 0.09)
+
+
+def test_onset_needs_dense_logs_at_constant_current() -> None:
+    left = np.linspace(0.38, 0.445, 40)
+    t, v, i, c, _ = cycling(fade=0.0, dt=60.0, left_soc=left, tau_s=80.0, r1_ohm=0.05)
+    tw, vw, iw, cw = windowed(t, v, i, c)
+    ids, _, _, _ = window_charge(tw, vw, iw, cw, Window(3.8, 4.1))
+    # one sample a minute cannot resolve a one-minute slope: no correction rather than a wrong one
+    e0, *_ = _excess_slopes(tw, vw, iw, cw, Window(3.8, 4.1), ids)
+    assert np.isnan(e0).all()
+    t, v, i, c, _ = cycling(fade=0.0, left_soc=left, tau_s=80.0, r1_ohm=0.05)
+    i = i * np.where(np.sin(t / 50.0) > 0, 1.0, 0.8)  # a charger that steps its current
+    tw, vw, iw, cw = windowed(t, v, i, c)
+    e0, *_ = _excess_slopes(tw, vw, iw, cw, Window(3.8, 4.1), ids)
+    assert np.isnan(e0).all()

@@ -38,7 +38,8 @@ def excess_slopes(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For each window (samples starts[k]..ends[k]-1, time-ordered): dV/dQ over the first and second
     minute less the settled dV/dQ (V/Ah), the settled dV/dQ and the median current. NaN for windows shorter
-    than the settled span."""
+    than the settled span, logged more sparsely than two samples a segment (with 20 % jitter), or whose current varies by more
+    than 10 % before the settled span ends (the transient is that of a constant-current start)."""
     n = starts.size
     e0, e1, settled, current = (np.full(n, np.nan) for _ in range(4))
     for k in range(n):
@@ -46,6 +47,11 @@ def excess_slopes(
         if tt.size < 4 or tt[-1] < SETTLED_S[1]:
             continue
         vv, ii = v[starts[k] : ends[k]], i[starts[k] : ends[k]]
+        early = tt <= SETTLED_S[1]
+        if np.max(np.diff(tt[early])) > 0.6 * SEGMENT_S or np.ptp(ii[early]) > 0.1 * abs(
+            float(np.median(ii))
+        ):
+            continue
         q = np.r_[0.0, np.cumsum(ii[1:] * np.diff(tt))] / 3600.0
         marks = np.array([0.0, SEGMENT_S, 2 * SEGMENT_S, SETTLED_S[0], SETTLED_S[1]])
         vm, qm = np.interp(marks, tt, vv), np.interp(marks, tt, q)
