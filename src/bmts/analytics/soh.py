@@ -4,8 +4,10 @@ steps, each with an uncertainty. Pure: arrays in, frames out. Current > 0 while 
 Full cycles: the discharged Ah of every cycle (trapezoid-free backward sums, as cyclers log each row as the
 end of its interval). Partial windows: the charge (Ah) passed while the voltage climbs through a fixed window
 (default 3.8-4.1 V), per cycle, plus the charge outside the window, taken as constant (capacity fade happens
-inside the window). That constant is calibrated on full cycles of the same data when there are any, else on
-the first cycles, taken to be at the nominal capacity (a new cell). Resistance: |dV/dI| at sharp current steps, relative to the first cycles.
+inside the window), less the charge below the window a cycle did not need because its charge began closer
+below the window than the first cycles' did (seen in the charge-onset transient, `soh_onset`). The constant
+is calibrated on full cycles of the same data when there are any, else on the first cycles, taken to be at
+the nominal capacity (a new cell). Resistance: |dV/dI| at sharp current steps, relative to the first cycles.
 """
 
 from __future__ import annotations
@@ -15,8 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from bmts.analytics.soh_onset import below_window_shortfall, excess_slopes
+
 CAL_CYCLES = 5  # cycles that calibrate a partial-window fraction when no full cycle is available
 MIN_FULL_FRACTION = 0.02  # a "cycle" discharging less than this fraction of nominal is not a cycle
+# a charge "entered" the window when its first sample inside is within this many logging steps of v_low
+ENTRY_STEPS = 2.0
+ENTRY_MIN_V = 0.005  # ... or this close to it (noise and resolution of cycler and BMS logs)
 
 
 @dataclass(frozen=True)
@@ -47,20 +54,53 @@ def full_cycle_capacity(t: np.ndarray, i: np.ndarray, cycles: np.ndarray) -> tup
 
 def window_charge(
     t: np.ndarray, v: np.ndarray, i: np.ndarray, cycles: np.ndarray, window: Window
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(cycle ids, Ah charged inside the voltage window, fraction of the window the cycle covered)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(cycle ids, Ah charged inside the voltage window, fraction of the window the cycle covered, whether
+    the charge entered the window from below). Entered: the first sample inside lies within two of the
+    cycle's first voltage steps (or 5 mV) above v_low (a charge that starts inside the window starts higher)."""
     dt = _dt(t, cycles)
     inside = (v >= window.v_low) & (v <= window.v_high) & (i > 0)
     prev_inside = np.r_[False, inside[:-1]]
     ids, ah = _per_cycle(cycles, np.where(inside & prev_inside, i * dt, 0.0) / 3600.0)
-    lo = (
-        pl.DataFrame({"c": cycles, "v": np.where(inside, v, np.nan)})
+    order = np.arange(v.size)
+    per = (
+        pl.DataFrame({"c": cycles[inside], "v": v[inside], "k": order[inside]})
+        .sort("k")
         .group_by("c")
-        .agg(pl.col("v").min().alias("lo"), pl.col("v").max().alias("hi"))
+        .agg(
+            pl.col("v").min().alias("lo"),
+            pl.col("v").max().alias("hi"),
+            pl.col("v").first().alias("v0"),
+            ((pl.col("v").head(4).last() - pl.col("v").first()) / (pl.len().clip(2, 4) - 1)).alias("step"),
+        )
     )
-    lo = lo.sort("c")
-    span = (lo["hi"].to_numpy() - lo["lo"].to_numpy()) / (window.v_high - window.v_low)
-    return ids, ah, np.nan_to_num(span, nan=0.0)
+    per = pl.DataFrame({"c": ids}).join(per, on="c", how="left", maintain_order="left")
+    span = (per["hi"].to_numpy() - per["lo"].to_numpy()) / (window.v_high - window.v_low)
+    step = np.nan_to_num(per["step"].to_numpy().astype(float), nan=0.0)
+    offset = per["v0"].to_numpy().astype(float) - window.v_low
+    entered = offset <= np.maximum(ENTRY_STEPS * np.abs(step), ENTRY_MIN_V)
+    return ids, ah, np.nan_to_num(span, nan=0.0), np.nan_to_num(entered, nan=False).astype(bool)
+
+
+def _excess_slopes(
+    t: np.ndarray, v: np.ndarray, i: np.ndarray, cycles: np.ndarray, window: Window, ids: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """`soh_onset.excess_slopes` of each cycle's in-window samples, aligned with `ids` (NaN where none)."""
+    inside = (v >= window.v_low) & (v <= window.v_high) & (i > 0)
+    tw, vw, iw, cw = t[inside], v[inside], i[inside], cycles[inside]
+    if cw.size == 0 or ids.size == 0:
+        return tuple(np.full(ids.size, np.nan) for _ in range(4))
+    edges = np.flatnonzero(np.r_[True, cw[1:] != cw[:-1], True])
+    found = excess_slopes(tw, vw, iw, edges[:-1], edges[1:])
+    run_cycle = cw[edges[:-1]]
+    where = np.minimum(np.searchsorted(ids, run_cycle), ids.size - 1)
+    known = ids[where] == run_cycle
+    out = []
+    for values in found:
+        aligned = np.full(ids.size, np.nan)
+        aligned[where[known]] = values[known]  # a cycle split in two runs keeps its last run
+        out.append(aligned)
+    return tuple(out)
 
 
 def capacity_soh(
@@ -98,29 +138,46 @@ def soh_from_windows(
 ) -> pl.DataFrame:
     """Capacity from the charge in a voltage window. `reference`: full-cycle estimates (cycle,
     capacity_ah) of the same cell to calibrate the window fraction; else the first cycles are taken as
-    nominal. Cycles covering less than half the window are skipped."""
+    nominal. Cycles covering less than half the window are skipped. A charge that began closer below the
+    window than the reference cycles' did needs less of the calibrated charge below it; the onset transient
+    shows how much (`soh_onset`), and is subtracted. Cycles whose charge started inside the window (method
+    `partial_window_started_inside`) need none of it: extrapolating the missing part of the window would
+    overstate their capacity further."""
     win = window or Window()
-    ids, ah, span = window_charge(t, v, i, cycles, win)
+    ids, ah, span, entered = window_charge(t, v, i, cycles, win)
     ok = (span >= 0.5) & (ah > 0)
-    ids, ah = ids[ok], ah[ok]
+    ids, ah, entered = ids[ok], ah[ok], entered[ok]
     if ids.size == 0:
         return capacity_soh(np.zeros(0), np.zeros(0), np.zeros(0), nominal_ah, "partial_window")
+    onset = below_window_shortfall(*_excess_slopes(t, v, i, cycles, win, ids))
+    # charge the cycle did not need below the window (it started closer to it than the reference cycles)
+    charged = ah - onset.shortfall_ah
     if reference is not None and reference.height:
         ref = dict(zip(reference["cycle"].to_list(), reference["capacity_ah"].to_list(), strict=True))
-        outside = np.array([ref[c] - a for c, a in zip(ids.tolist(), ah, strict=True) if c in ref])
+        outside = np.array([ref[c] - a for c, a in zip(ids.tolist(), charged, strict=True) if c in ref])
     else:
         outside = np.array([])
     calibrated = outside.size >= 3
     if not calibrated:
-        outside = nominal_ah - ah[:CAL_CYCLES]
+        outside = nominal_ah - charged[:CAL_CYCLES]
     # the charge outside the window is taken as constant: ageing removes capacity inside the window
     # (for LCO/graphite at 3.8-4.1 V this tracks capacity far better than a constant fraction would)
     q_out = float(np.median(outside))
     spread = float(np.std(outside)) if outside.size > 1 else 0.05 * nominal_ah
-    cap = ah + q_out
-    # calibration scatter, the nominal-capacity assumption (3 % of nominal) and the window charge (1 %)
-    std = np.sqrt(spread**2 + (0.0 if calibrated else 0.03 * nominal_ah) ** 2 + (0.01 * ah) ** 2)
-    return capacity_soh(ids, cap, std, nominal_ah, "partial_window")
+    cap = charged + q_out
+    # calibration scatter, the nominal-capacity assumption (3 % of nominal), the window charge (1 %), half
+    # the onset correction; a charge that started inside the window needs none of the calibrated charge
+    # below it, an unknown share of q_out of which the onset shows only part (uniform over 0..q_out)
+    std = np.sqrt(
+        spread**2
+        + (0.0 if calibrated else 0.03 * nominal_ah) ** 2
+        + (0.01 * ah) ** 2
+        + np.where(entered, 0.5 * onset.shortfall_ah, max(q_out, 0.0) / np.sqrt(12.0)) ** 2
+    )
+    table = capacity_soh(ids, cap, std, nominal_ah, "partial_window")
+    return table.with_columns(
+        pl.when(pl.Series(entered)).then(pl.col("method")).otherwise(pl.lit("partial_window_started_inside"))
+    )
 
 
 def resistance_soh(cycle: np.ndarray, resistance_ohm: np.ndarray) -> pl.DataFrame:

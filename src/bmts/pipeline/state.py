@@ -159,8 +159,13 @@ def soh_table(paths: Sequence[str | Path], nominal_ah: float) -> pl.DataFrame:
     files = expand_paths(paths)
     if not files:
         raise DataError(Issue(" ".join(map(str, paths)) or "soh", "no files to read"))
-    frame = stitched(files)
-    t, v, i = _arrays(frame, str(files[0]))
+    table = soh_from_frame(stitched(files), nominal_ah, str(files[0]))
+    return table.select(pl.lit(_battery_id(files)).alias("battery_id"), pl.all())
+
+
+def soh_from_frame(frame: pl.DataFrame, nominal_ah: float, where: str) -> pl.DataFrame:
+    """The SOH table of one battery's stitched frame (`cycle` column numbered battery-wide)."""
+    t, v, i = _arrays(frame, where)
     cycles = frame["cycle"].to_numpy()
     full = soh_from_full_cycles(t, i, cycles, nominal_ah)
     keep = full.filter(pl.col("capacity_ah") >= 0.1 * nominal_ah)
@@ -169,8 +174,9 @@ def soh_table(paths: Sequence[str | Path], nominal_ah: float) -> pl.DataFrame:
     else:
         table = soh_from_windows(t, v, i, cycles, nominal_ah, reference=keep if keep.height >= 3 else None)
     if table.height == 0:
-        raise DataError(Issue(str(files[0]), "no full discharge and no charge through 3.8-4.1 V in the data"))
+        raise DataError(
+            Issue(where, "no full discharge and no charge entering and crossing 3.8-4.1 V in the data")
+        )
     summary = cycle_summary(frame, cycles, None)
     res = resistance_soh(summary["cycle"].to_numpy(), summary["dc_resistance_ohm"].to_numpy())
-    table = table.join(res, on="cycle", how="left")
-    return table.select(pl.lit(_battery_id(files)).alias("battery_id"), pl.all())
+    return table.join(res, on="cycle", how="left")
