@@ -109,3 +109,18 @@ def test_text_encodings_of_lab_pcs(tmp_path: Path, encoding: str) -> None:
     frame = read_timeseries(path)
     assert frame["temperature_t1_celsius"].to_list() == [25.5, 25.6]
     assert frame["test_time_second"].to_list() == [0.0, 10.0]
+
+
+def test_written_files_get_the_users_permissions_not_a_temporary_files(tmp_path: Path) -> None:
+    import os
+
+    from bmts.ingest.bdf_writer import atomic_path
+
+    mask = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "result.json") as tmp:
+            tmp.write_text("{}")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "result.json").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
-import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,10 +24,10 @@ def to_bdf_frame(frame: pl.DataFrame, labels: bool = True) -> pl.DataFrame:
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """A temporary path beside `path`, moved onto it only if the block succeeds."""
+    """A temporary path beside `path`, moved onto it only if the block succeeds. The block creates the
+    file, so it gets the usual permissions (the user's umask), not a private temporary file's."""
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".bmts-", dir=target.parent if str(target.parent) else ".")
-    os.close(fd)
+    tmp = target.parent / f".bmts-{uuid.uuid4().hex[:12]}-{target.name}"
     try:
         yield Path(tmp)
         os.replace(tmp, target)
