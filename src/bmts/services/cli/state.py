@@ -65,7 +65,12 @@ def export_command(
 ) -> None:
     """Convert a cell model to a parameter set for another tool (PyBaMM's Thevenin equivalent circuit)."""
     if to != "pybamm":
-        raise DataError(Issue("--to", f"unknown target {to!r} (supported: pybamm)"))
+        why = (
+            "; BPX holds physics-based (DFN/SPMe) electrode parameters an ECM does not have"
+            if to == "bpx"
+            else ""
+        )
+        raise DataError(Issue("--to", f"unknown target {to!r} (supported: pybamm{why})"))
     doc = pybamm_thevenin.export_pybamm_parameters(
         model, output, temperature, current_shape, thermal_mass, heat_transfer
     )
