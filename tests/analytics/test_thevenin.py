@@ -108,3 +108,6 @@ def test_check_document_names_the_bad_field() -> None:
     short = {**doc["tables"]["R0 [Ohm]"], "values": doc["tables"]["R0 [Ohm]"]["values"][:-1]}
     with pytest.raises(DataError, match=r"table 'R0 \[Ohm\]': values are"):
         check_document({**doc, "tables": {**doc["tables"], "R0 [Ohm]": short}}, "p.json")
+    bv = {**doc["tables"][BV_TABLE], SOC_INPUT: [0.5]}
+    with pytest.raises(DataError, match=r"table 'Butler-Volmer scale \[A\]': values are"):
+        check_document({**doc, "tables": {**doc["tables"], BV_TABLE: bv}}, "p.json")

@@ -177,7 +177,8 @@ def check_document(doc: object, where: str) -> dict[str, Any]:
     ocv = doc["ocv"]
     if len(ocv.get(SOC_INPUT) or []) < 2 or len(ocv.get("values") or []) != len(ocv[SOC_INPUT]):
         raise DataError(Issue(where, "'ocv' needs 'SoC' and as many 'values'", column="ocv"))
-    for name in RC_TABLES:
+    optional = (BV_TABLE,) if BV_TABLE in doc["tables"] else ()
+    for name in RC_TABLES + optional:
         table = doc["tables"].get(name)
         if not isinstance(table, dict):
             raise DataError(Issue(where, f"missing table {name!r}", column="tables"))
