@@ -85,7 +85,9 @@ class EcmTable:
             params = {k: np.asarray(d[k], dtype=float) for k in PARAM_KEYS}
             temp = float(d["temperature_celsius"])  # type: ignore[arg-type]
             cell = float(d.get("cell_temperature_celsius", temp))  # type: ignore[arg-type]
-        except (KeyError, TypeError, ValueError) as e:
+        except KeyError as e:
+            raise DataError(Issue(where, f"an 'ecm' table has no field {e}", column="ecm")) from None
+        except (TypeError, ValueError) as e:
             raise DataError(Issue(where, f"bad 'ecm' table: {e}", column="ecm")) from None
         if soc.size < 1 or any(v.shape != soc.shape for v in params.values()) or np.any(np.diff(soc) <= 0):
             raise DataError(Issue(where, "an 'ecm' table needs ascending 'soc' and one value per SOC"))

@@ -69,7 +69,9 @@ class OcvCurve:
             volt = np.asarray(data["voltage_v"], dtype=float)
             hyst = np.asarray(data.get("hysteresis_v", []), dtype=float)
             cap = float(data.get("capacity_ah", float("nan")))  # type: ignore[arg-type]
-        except (KeyError, TypeError, ValueError) as e:
+        except KeyError as e:
+            raise DataError(Issue(where, f"the 'ocv' section has no field {e}", column="ocv")) from None
+        except (TypeError, ValueError) as e:
             raise DataError(Issue(where, f"bad 'ocv' section: {e}", column="ocv")) from None
         if soc.size < 2 or soc.shape != volt.shape or np.any(np.diff(soc) <= 0):
             raise DataError(Issue(where, "'ocv' needs ascending 'soc' and as many 'voltage_v' values"))

@@ -100,14 +100,18 @@ def save_model(model: CellModel, path: str | Path) -> Path:
     return Path(path)
 
 
-def load_model(path: str | Path) -> CellModel:
+def read_json(path: str | Path) -> object:
+    """A JSON file's content, or a one-line DataError naming the file."""
     try:
-        data = json.loads(Path(path).read_text())
+        return json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise DataError(Issue(str(path), "no such file")) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise DataError(Issue(str(path), f"not JSON: {e}")) from None
-    return CellModel.from_dict(data, str(path))
+
+
+def load_model(path: str | Path) -> CellModel:
+    return CellModel.from_dict(read_json(path), str(path))  # type: ignore[arg-type]
 
 
 def soc_trace(

@@ -1,4 +1,4 @@
-"""`bmts cell-model fit`, `bmts soc`, `bmts soh`: thin adapters over bmts.pipeline.state."""
+"""`bmts cell-model fit` / `export`, `bmts soc`, `bmts soh`: thin adapters over bmts.pipeline.state."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 
 from bmts.ingest.bdf_writer import write_frame
-from bmts.pipeline import state
+from bmts.pipeline import pybamm_thevenin, state
+from bmts.schema import DataError, Issue
 
 err = Console(stderr=True)
 out = Console()
@@ -36,6 +37,57 @@ def fit_command(
     skipped = model.notes.get("skipped", [])
     for name in skipped if isinstance(skipped, list) else []:
         err.print(f"note: {name}: no pulses, not used for the ECM", markup=False)
+
+
+@cell_model_app.command("export")
+def export_command(
+    model: Annotated[Path, typer.Argument(help="model JSON from `bmts cell-model fit`")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="parameter file (JSON)")],
+    to: Annotated[
+        str, typer.Option("--to", help="target: pybamm (its Thevenin ECM, 2 RC elements)")
+    ] = "pybamm",
+    temperature: Annotated[
+        float | None,
+        typer.Option(
+            "--temperature", help="degC at which the OCV offset is folded in (default: middle table)"
+        ),
+    ] = None,
+    current_shape: Annotated[
+        str, typer.Option("--current-shape", help="butler-volmer (exact) or linear (small-current R, C)")
+    ] = "butler-volmer",
+    thermal_mass: Annotated[
+        float | None, typer.Option("--thermal-mass-j-per-k", help="cell heat capacity (default: isothermal)")
+    ] = None,
+    heat_transfer: Annotated[
+        float | None,
+        typer.Option("--heat-transfer-w-per-k", help="cell-to-ambient heat transfer coefficient"),
+    ] = None,
+) -> None:
+    """Convert a cell model to a parameter set for another tool (PyBaMM's Thevenin equivalent circuit)."""
+    if to != "pybamm":
+        why = (
+            "; BPX holds physics-based (DFN/SPMe) electrode parameters an ECM does not have"
+            if to == "bpx"
+            else ""
+        )
+        raise DataError(Issue("--to", f"unknown target {to!r} (supported: pybamm{why})"))
+    doc = pybamm_thevenin.export_pybamm_parameters(
+        model, output, temperature, current_shape, thermal_mass, heat_transfer
+    )
+    mapping = doc["mapping"]
+    out.print(
+        f"wrote {output}: PyBaMM Thevenin, 2 RC, {mapping['current_shape']} current shape; OCV offset folded in"
+        f" at {mapping['ocv_offset_reference_celsius']:g} degC",
+        markup=False,
+        soft_wrap=True,
+    )
+    if mapping["ocv_offset_spread_v"] > 0:
+        err.print(
+            f"note: the OCV offset differs by up to {1e3 * mapping['ocv_offset_spread_v']:.1f} mV at the other"
+            " fitted temperatures; PyBaMM's OCV cannot depend on temperature, so that is dropped",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def soc_command(
