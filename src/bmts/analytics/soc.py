@@ -37,7 +37,7 @@ class SocConfig:
     model_error_rel: float = 0.15  # plus this fraction of the modelled overpotential
     error_correlation_s: float = 60.0
     adapt_s: float = 600.0  # memory of the innovation-based model-error scale (0: no adaptation)
-    bias_std_v: float = 0.020  # stationary spread of the model-voltage bias (hysteresis, OCV shift); 0: off
+    bias_std_v: float = 0.010  # stationary spread of the model-voltage bias (hysteresis, OCV shift); 0: off
     bias_relax_soc: float = 0.20  # the bias decorrelates over this charge throughput (fraction of capacity)
     soc_walk_per_s: float = 1e-7
     offset_walk_a: float = 2e-5  # A per sqrt(s)
