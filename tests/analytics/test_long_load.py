@@ -34,6 +34,14 @@ def test_long_loads_are_found_with_their_steady_overpotential() -> None:
     assert np.allclose(found.overpotential_v, steady, atol=0.002)
 
 
+def test_a_tapering_load_is_not_a_long_load() -> None:
+    t, i = long_load_profile(steps=2)
+    loaded = np.flatnonzero(i < 0)
+    i[loaded[loaded.size // 2 :]] *= np.linspace(1.0, 0.2, loaded.size - loaded.size // 2)  # a CV-like tail
+    v, soc = simulate_voltage(true_model(), t, i, 1.0)
+    assert long_loads(t, v, i, soc, CAP, 300.0).soc.size == 1
+
+
 def test_slow_branch_is_corrected_and_soc_improves_on_a_drive() -> None:
     # the pulse fit got the slow branch twice too large (as the 10 degC Panasonic HPPC table against its
     # long discharges): the long loads bring R2 back, and SOC on a drive is then clearly better

@@ -22,6 +22,7 @@ MIN_REST_S = 600.0  # the rest after it must be this long for its end to be near
 #: linear up to 1C (asinh(1)/1 = 0.88), so R2 fitted at the long load's rate holds at drive rates. Below it
 #: (0 degC: 1.1 A, 0.37C) moving R2 to the 0.29C load made the 0 degC drives worse (see the docs).
 LINEAR_C_RATE = 1.0
+CURRENT_TOLERANCE = 0.1  # a long load's current stays within this fraction of its end value
 SOC_MERGE = 0.01  # loads ending within this SOC of each other are averaged
 
 
@@ -38,8 +39,8 @@ class LongLoads:
 def long_loads(
     t: np.ndarray, v: np.ndarray, i: np.ndarray, soc: np.ndarray, capacity_ah: float, min_duration_s: float
 ) -> LongLoads:
-    """Loads of one sign lasting at least `min_duration_s` (charge passed / end current, robust to sparse
-    logging), each followed by a rest of at least MIN_REST_S."""
+    """Constant-current loads lasting at least `min_duration_s` (charge passed / end current, robust to
+    sparse logging), each followed by a rest of at least MIN_REST_S; tapering (CV) loads are left out."""
     level = max(0.02, 0.01 * float(np.max(np.abs(i)))) if i.size else 0.02
     edges = np.flatnonzero(np.diff(np.r_[False, np.abs(i) > level, False].astype(np.int8)))
     starts, stops = edges[::2], edges[1::2]  # load runs [start, stop)
@@ -50,7 +51,8 @@ def long_loads(
             continue
         current = float(i[b - 1])
         seconds = (soc[b - 1] - soc[a - 1]) * capacity_ah * 3600.0 / current
-        if np.any(np.sign(i[a:b]) != np.sign(current)) or seconds < min_duration_s:
+        steady = np.all(np.abs(i[a:b] - current) <= CURRENT_TOLERANCE * abs(current))  # no CV taper
+        if not steady or seconds < min_duration_s:
             continue
         rows.append((float(soc[b - 1]), current, seconds, float(v[b - 1] - v[rest_end])))
     arr = np.array(sorted(rows)).reshape(-1, 4)
