@@ -1,7 +1,7 @@
 """State estimation on real cells: SOC on the Panasonic 18650PF drive cycles, SOH on NASA PCoE and CALCE.
 
 SOC: per temperature the cell model is fitted on the 25 degC C/20 OCV test and that temperature's HPPC
-file only; every drive cycle (never seen by the fit) is scored against SOC = 1 + Ah / C_ref
+and long-discharge (dis5) files only; every drive cycle (never seen by the fit) is scored against SOC = 1 + Ah / C_ref
 (C_ref = 2.9677 Ah). Two cases per cycle: (A) BMS-grade sensors (current offset 20-50 mA, gain error
 0.5-1.5 %, 2 mV voltage noise, drawn per cycle from a fixed seed), started at the true SOC; (B) exact
 sensors, cut at the start of driving and started 30 points low, scored after the first 10 minutes.
@@ -41,7 +41,7 @@ def soc_tables() -> None:
     ocv = next(PAN.glob("25degC/C20*/*C20 OCV*.mat"))
     rows, summary = [], []
     for tdir in sorted(p for p in PAN.iterdir() if p.is_dir()):
-        pulse = sorted(tdir.glob("*pulse*/*HPPC*.mat"))
+        pulse = sorted(tdir.glob("*pulse*/*HPPC*.mat")) + sorted(tdir.glob("*pulse*/*dis5*.mat"))
         if not pulse:
             continue
         model = state.fit_cell_model(ocv, pulse)

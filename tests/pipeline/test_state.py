@@ -70,6 +70,22 @@ def test_fit_save_load_and_soc(files: dict[str, Path]) -> None:
     assert warnings == []
 
 
+def test_a_long_discharge_file_corrects_the_slow_branch(files: dict[str, Path]) -> None:
+    from test_long_load import long_load_profile
+
+    cell = true_model(offset=0.0, r2_ohm=0.01)  # the long loads see half the pulse cell's slow branch
+    t, i = long_load_profile()
+    v, _ = simulate_voltage(cell, t, i, 1.0)
+    loads = _bdf(files["dir"] / "dis.bdf.csv", t, v, i)
+    model = state.fit_cell_model(files["ocv"], [files["pulse"], loads])
+    assert model.notes["long_loads"] == [{"source": loads.name, "table": "pulse.bdf.csv", "loads": 8}]
+    assert model.notes["skipped"] == []
+    r2 = model.tables[0].params["r2_ohm"]
+    assert np.median(r2[model.tables[0].soc >= 0.3]) == pytest.approx(0.01, abs=0.003)
+    again = state.load_model(state.save_model(model, files["dir"] / "model2.json"))
+    assert again.notes["long_loads"] == model.notes["long_loads"]
+
+
 def test_bad_inputs_are_data_errors(files: dict[str, Path], tmp_path: Path) -> None:
     model = state.fit_cell_model(files["ocv"], [files["pulse"]])
     with pytest.raises(DataError, match=r"within 0\.\.1"):

@@ -1,8 +1,10 @@
 """State of charge by an augmented-state extended Kalman filter over the cell model. Pure.
 
-State x = [SOC, v1, v2, current offset b (A), current gain error g]; the true current is
-i_meas * (1 - g) - b (current > 0 charging), so a BMS current sensor's offset and gain error are estimated
-rather than integrated. The filter runs on blocks of samples (at most `block_samples` and `block_seconds`):
+State x = [SOC, v1, v2, current offset b (A), current gain error g, voltage bias u (V)]; the true current
+is i_meas * (1 - g) - b (current > 0 charging), so a BMS current sensor's offset and gain error are
+estimated rather than integrated. u is the model's slowly varying voltage error (hysteresis state unlike the
+pulse test's, OCV shift): zero-mean with a bounded spread, decorrelating over charge throughput like a
+hysteresis, so slow voltage errors are not all read as SOC. The filter runs on blocks of samples (at most `block_samples` and `block_seconds`):
 inside a block the model is propagated exactly and vectorised (coulomb counting, the RC pairs as
 exponential sums, the OCV linearised at the block start), and one update uses the block's mean voltage
 residual. The measurement variance is scaled by a model-error correlation time, so the information per
@@ -35,6 +37,8 @@ class SocConfig:
     model_error_rel: float = 0.15  # plus this fraction of the modelled overpotential
     error_correlation_s: float = 60.0
     adapt_s: float = 600.0  # memory of the innovation-based model-error scale (0: no adaptation)
+    bias_std_v: float = 0.010  # stationary spread of the model-voltage bias (hysteresis, OCV shift); 0: off
+    bias_relax_soc: float = 0.20  # the bias decorrelates over this charge throughput (fraction of capacity)
     soc_walk_per_s: float = 1e-7
     offset_walk_a: float = 2e-5  # A per sqrt(s)
     rest_current_c_rate: float = 0.02
@@ -83,7 +87,7 @@ class SocFilter:
         self.capacity_as = model.capacity_ah * 3600.0
         self.initial_soc = initial_soc
         self.x: np.ndarray | None = None
-        self.p = np.zeros((5, 5))
+        self.p = np.zeros((6, 6))
         self.t_last: float | None = None
         self.error_scale = 1.0  # observed / assumed model-error variance (covariance matching), >= 1
         self.warnings: list[str] = []
@@ -119,8 +123,8 @@ class SocFilter:
             s0, std = self.initial_soc, cfg.initial_soc_std
         else:
             s0, std = table.soc_of_voltage(v0 - table.at(0.5)[2] * i0), cfg.unknown_soc_std
-        self.x = np.array([s0, 0.0, 0.0, 0.0, 0.0])
-        self.p = np.diag([std**2, 1e-4, 1e-4, cfg.offset_std_a**2, cfg.gain_std**2])
+        self.x = np.array([s0, 0.0, 0.0, 0.0, 0.0, 0.0])
+        self.p = np.diag([std**2, 1e-4, 1e-4, cfg.offset_std_a**2, cfg.gain_std**2, cfg.bias_std_v**2])
 
     def update(
         self, t: np.ndarray, v: np.ndarray, i: np.ndarray, temperature: np.ndarray | None = None
@@ -171,7 +175,7 @@ class SocFilter:
             f1 = r1 * np.cumsum((1.0 - np.exp(-dt / tau1)) * g / e1) * e1
             f2 = r2 * np.cumsum((1.0 - np.exp(-dt / tau2)) * g / e2) * e2
             over = r0 * icor + e1 * x[1] + f1 + e2 * x[2] + f2
-            resid = vb - (ocv0 + slope * ds + over)
+            resid = vb - (ocv0 + slope * ds + over + x[5])
             y = float(resid.mean())
             h = np.array(
                 [
@@ -180,6 +184,7 @@ class SocFilter:
                     e2.mean(),
                     slope * ds_db.mean() - r0,
                     slope * ds_dg.mean() - r0 * ib.mean(),
+                    1.0,
                 ]
             )
             span = max(float(tau_k[-1]), 1e-3)
@@ -198,22 +203,25 @@ class SocFilter:
             soc[lo:hi] = s_k
             std[lo:hi] = np.sqrt(max(p[0, 0], 0.0))
             # propagate to the block end
-            phi = np.eye(5)
+            phi = np.eye(6)
             phi[0, 3], phi[0, 4] = ds_db[-1], ds_dg[-1]
             phi[1, 1], phi[2, 2] = e1[-1], e2[-1]
-            x = np.array([s_k[-1], e1[-1] * x[1] + f1[-1], e2[-1] * x[2] + f2[-1], x[3], x[4]])
+            relax = np.exp(-float(np.abs(icor) @ dt) / (c * cfg.bias_relax_soc))  # hysteresis-like decay
+            phi[5, 5] = relax
+            x = np.array([s_k[-1], e1[-1] * x[1] + f1[-1], e2[-1] * x[2] + f2[-1], x[3], x[4], relax * x[5]])
             p = phi @ p @ phi.T
             p[0, 0] += cfg.soc_walk_per_s**2 * span
             p[1, 1] += 1e-8 * span
             p[2, 2] += 1e-8 * span
             p[3, 3] += cfg.offset_walk_a**2 * span
             p[4, 4] += 1e-12 * span
+            p[5, 5] += cfg.bias_std_v**2 * (1.0 - relax**2)
             t_prev = float(tt[-1])
         self.x, self.p, self.t_last = x, p, t_prev
         return self._result(soc, std)
 
     def _result(self, soc: np.ndarray, std: np.ndarray) -> SocResult:
-        x = self.x if self.x is not None else np.zeros(5)
+        x = self.x if self.x is not None else np.zeros(6)
         warnings = list(self.warnings)
         if np.isfinite(self._outside[0]):
             lo, hi = self._t_range

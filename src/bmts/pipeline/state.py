@@ -12,6 +12,7 @@ import polars as pl
 
 from bmts.analytics import cycle_summary
 from bmts.analytics.ecm import CellModel, fit_activation, fit_ecm_table
+from bmts.analytics.long_load import correct_slow_branch
 from bmts.analytics.ocv import fit_ocv, integrate_ah
 from bmts.analytics.soc import SocConfig, estimate_soc
 from bmts.analytics.soh import resistance_soh, soh_from_full_cycles, soh_from_windows
@@ -62,11 +63,13 @@ def _counter(frame: pl.DataFrame) -> np.ndarray | None:
 
 def fit_cell_model(ocv_path: str | Path, pulse_paths: Sequence[str | Path]) -> CellModel:
     """OCV from a low-rate test (SOC = 1 at its start, or at the zero of the cycler's Ah counter) and one
-    ECM table per pulse test (pulse tests start full). Files without pulses are noted and skipped."""
+    ECM table per pulse test (pulse tests start full). Files without pulses whose long discharges end in
+    rests correct the slow RC branch of the table nearest in temperature; others are noted and skipped."""
     frame = read_timeseries(ocv_path)
     t, v, i = _arrays(frame, str(ocv_path))
     ocv = fit_ocv(t, v, i, where=str(ocv_path), counter_ah=_counter(frame))
     tables, skipped = [], []
+    loads: list[tuple[str, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     for path in pulse_paths:
         pf = read_timeseries(path)
         pt, pv, pi = _arrays(pf, str(path))
@@ -86,10 +89,20 @@ def fit_cell_model(ocv_path: str | Path, pulse_paths: Sequence[str | Path]) -> C
         except DataError:
             if len(pulse_paths) == 1:
                 raise
-            skipped.append(Path(path).name)
+            loads.append((Path(path).name, cell, pt, pv, pi, soc))
     if pulse_paths and not tables:
         raise DataError(Issue(str(pulse_paths[0]), "no pulses found in any --pulse file"))
-    notes: dict[str, object] = {"ocv_source": Path(ocv_path).name, "skipped": skipped}
+    used: list[dict[str, object]] = []
+    for name, cell, pt, pv, pi, soc in loads:  # long discharges: correct the slow branch of that table
+        k = int(np.argmin([abs(tab.cell_temperature_celsius - cell) for tab in tables]))
+        n = 0
+        if abs(tables[k].cell_temperature_celsius - cell) <= 5.0:
+            tables[k], n = correct_slow_branch(tables[k], pt, pv, pi, soc, ocv.capacity_ah)
+        if n:
+            used.append({"source": name, "table": tables[k].source, "loads": n})
+        else:
+            skipped.append(name)
+    notes: dict[str, object] = {"ocv_source": Path(ocv_path).name, "skipped": skipped, "long_loads": used}
     return CellModel(ocv, ocv.capacity_ah, tables, fit_activation(tables), notes)
 
 
