@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -40,3 +41,4 @@ def test_state_demo_scores_soc_and_soh_against_the_truth(tmp_path: Path) -> None
     assert row["soh_full_cycles"] == pytest.approx(discharged_ah / 2.5, abs=0.005)
     assert 0.5 < row["soh_charge_windows"] <= 1.0
     assert report.model_path.exists()
+    assert json.loads(report.pybamm_path.read_text())["format"] == "bmts.pybamm-thevenin"

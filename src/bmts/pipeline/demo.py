@@ -115,6 +115,7 @@ def _state_lines(state: StateReport) -> str:
     temps = " and ".join(f"{t:g}" for t in sorted(state.temperatures_celsius))
     return (
         f"\nCell model: OCV + 2RC fitted at {temps} degC from the lab's C/20 and HPPC tests -> {state.model_path}"
+        f"\n  as a PyBaMM Thevenin parameter set -> {state.pybamm_path}"
         f"\nSOC on a 15 degC drive cycle with BMS sensor errors: RMSE {state.soc_rmse_percent:.2f}% "
         f"(coulomb counting {state.coulomb_counting_rmse_percent:.2f}%)"
         "\nSOH of each cell, from full cycles and from 3.8-4.1 V charge windows only (bmts soh):"

@@ -1,5 +1,6 @@
-"""The state-estimation part of `bmts demo`: characterise a lab cell, track its SOC on a drive cycle logged
-by a BMS, and estimate every fleet cell's SOH from its full cycles and from charge windows alone."""
+"""The state-estimation part of `bmts demo`: characterise a lab cell (and export its model for PyBaMM),
+track its SOC on a drive cycle logged by a BMS, and estimate every fleet cell's SOH from its full cycles
+and from charge windows alone."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from bmts.analytics.soc import coulomb_count
 from bmts.analytics.soh import Window
 from bmts.ingest import read_timeseries, write_bdf
 from bmts.pipeline import state
+from bmts.pipeline.pybamm_thevenin import export_pybamm_parameters
 from bmts.pipeline.sample_lab import write_lab
 
 
 @dataclass(frozen=True)
 class StateReport:
     model_path: Path
+    pybamm_path: Path  # the same model as a PyBaMM Thevenin parameter set
     temperatures_celsius: tuple[float, ...]
     soc_rmse_percent: float
     coulomb_counting_rmse_percent: float
@@ -31,6 +34,8 @@ def run_state_demo(folder: Path, cell_files: Sequence[Path], nominal_ah: Sequenc
     lab = write_lab(folder / "lab")
     model = state.fit_cell_model(lab.ocv, list(lab.pulses))
     model_path = state.save_model(model, folder / "lab" / "cell-model.json")
+    pybamm_path = folder / "lab" / "cell-model.pybamm.json"
+    export_pybamm_parameters(model_path, pybamm_path)
     trace, _ = state.soc_trace(lab.drive, model, initial_soc=lab.drive_initial_soc)
     drive = read_timeseries(lab.drive)
     counted = coulomb_count(
@@ -56,6 +61,7 @@ def run_state_demo(folder: Path, cell_files: Sequence[Path], nominal_ah: Sequenc
         )
     return StateReport(
         model_path,
+        pybamm_path,
         tuple(t.temperature_celsius for t in model.tables),
         _rmse_percent(trace["soc"].to_numpy(), lab.drive_true_soc),
         _rmse_percent(counted, lab.drive_true_soc),
