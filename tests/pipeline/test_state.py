@@ -154,3 +154,19 @@ def test_a_restarted_time_counter_is_a_warning_not_silent(files: dict[str, Path]
     frame, warnings = state.soc_trace(path, model, initial_soc=1.0)
     assert any("time counter restarted" in w for w in warnings)
     assert np.all(np.diff(frame["test_time_second"].to_numpy()) > 0)
+
+
+def test_a_gap_in_the_log_under_load_is_a_warning(files: dict[str, Path], tmp_path: Path) -> None:
+    model = state.fit_cell_model(files["ocv"], [files["pulse"]])
+    drive = pl.read_csv(files["drive"])
+    gapped = pl.concat(
+        [drive.head(5000), drive.tail(drive.height - 5000).with_columns(pl.col("Test Time / s") + 900.0)]
+    )
+    path = tmp_path / "gapped.bdf.csv"
+    gapped.write_csv(path)
+    frame, warnings = state.soc_trace(path, model, initial_soc=1.0)
+    assert any("1 logging gap(s)" in w and "900" in w for w in warnings), warnings
+    std = frame["soc_std"].to_numpy()
+    assert std[5000] > std[4999]  # the gap costs certainty
+    _, clean = state.soc_trace(files["drive"], model, initial_soc=1.0)
+    assert not any("logging gap" in w for w in clean)

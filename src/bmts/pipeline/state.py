@@ -142,8 +142,22 @@ def soc_trace(
     warnings = [f"{r.detail} ({r.rows} times)" for r in repairs] + list(result.warnings)
     if initial_soc is None and abs(float(i[0])) > 0.02 * model.capacity_ah:
         warnings.append("no rest at the start and no --initial-soc: started from the loaded voltage")
+    warnings += _gap_warnings(t, i, (config or SocConfig()).block_seconds, 0.02 * model.capacity_ah)
     out = pl.DataFrame({"test_time_second": t, "soc": result.soc, "soc_std": result.soc_std})
     return out, warnings
+
+
+def _gap_warnings(t: np.ndarray, i: np.ndarray, longest_s: float, rest_a: float) -> list[str]:
+    """Logging gaps under load: the filter assumes nothing flowed while the log was silent."""
+    gap = np.flatnonzero((np.diff(t) > longest_s) & ((np.abs(i[:-1]) > rest_a) | (np.abs(i[1:]) > rest_a)))
+    if gap.size == 0:
+        return []
+    k = int(gap[np.argmax(np.diff(t)[gap])])
+    return [
+        f"{gap.size} logging gap(s) longer than {longest_s:g} s under load, the longest {t[k + 1] - t[k]:g} s "
+        f"after {t[k]:g} s (row {k + 2}): no current is assumed to flow in a gap, so the SOC there is "
+        "uncertain (see soc_std)"
+    ]
 
 
 def _battery_id(paths: list[Path]) -> str:
