@@ -28,10 +28,11 @@ from bmts.pipeline.pybamm_thevenin import (
     simulate_thevenin,
 )
 from bmts.schema import DataError
+from shared_location import SHARED_DATA
 
 pytest.importorskip("pybamm")
 CAP = 2.0
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "panasonic_18650pf"
+SHARED = SHARED_DATA / "panasonic_18650pf"
 
 
 def cell_model(
