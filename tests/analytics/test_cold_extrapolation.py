@@ -53,6 +53,9 @@ def test_bv_activation_is_fitted_from_the_tables() -> None:
     warm = model((0, 1))
     assert warm.bv_activation_k == pytest.approx(np.log(12.0 / 3.2) / (1 / 283.15 - 1 / 298.15), rel=1e-6)
     assert model((1,)).bv_activation_k == ecm.DEFAULT_BV_ACTIVATION_K
+    linear = table(0)
+    linear.params["bv_scale_a"] = np.full(3, ecm.SCALE_BOUNDS[1])  # a pair fitted linear: no information
+    assert fit_bv_activation([linear, table(1)]) == ecm.DEFAULT_BV_ACTIVATION_K
 
 
 def test_colder_than_the_tables_the_voltage_is_closer_than_with_one_arrhenius_law(

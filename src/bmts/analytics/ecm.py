@@ -198,11 +198,14 @@ def fit_activation(tables: list[EcmTable]) -> float:
 
 
 def fit_bv_activation(tables: list[EcmTable]) -> float:
-    """Ea/R of the Butler-Volmer scale (exchange current) from tables at different temperatures."""
-    temps = np.array([t.cell_temperature_celsius for t in tables])
+    """Ea/R of the Butler-Volmer scale (exchange current) from tables at different temperatures; a scale
+    at the fit's upper bound (a linear pair) says nothing about it and is left out."""
+    b = np.array([np.median(t.params["bv_scale_a"]) for t in tables])
+    keep = b < 0.5 * SCALE_BOUNDS[1]
+    temps = np.array([t.cell_temperature_celsius for t in tables])[keep]
+    b = b[keep]
     if temps.size < 2 or np.ptp(temps) < 3.0:
         return DEFAULT_BV_ACTIVATION_K
-    b = np.array([np.median(t.params["bv_scale_a"]) for t in tables])
     slope = -np.polyfit(1.0 / (temps + 273.15), np.log(b), 1)[0]
     return float(np.clip(slope, 500.0, 20000.0))
 
