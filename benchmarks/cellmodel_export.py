@@ -82,7 +82,7 @@ def main() -> None:
     full = state.fit_cell_model(ocv, list(pulses.values()))
     fit_s = time.perf_counter() - started
     single = {
-        name: CellModel(full.ocv, full.capacity_ah, [table], DEFAULT_ACTIVATION_K, full.notes)
+        name: CellModel(full.ocv, full.capacity_ah, [table], DEFAULT_ACTIVATION_K, notes=full.notes)
         for name, table in zip(pulses, full.tables, strict=True)
     }  # each exactly what fit_cell_model(ocv, [that HPPC file]) gives
     rows: list[tuple[object, ...]] = []

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +25,8 @@ import polars as pl
 from _common import SHARED_DATA, machine_line, markdown_table
 from bmts.analytics.soc import coulomb_count, estimate_soc
 from bmts.analytics.soh import Window, soh_from_windows
-from bmts.ingest import read_timeseries
 from bmts.pipeline import state
+from soc_cold import load_drive
 
 C_REF = 2.9677
 PAN = SHARED_DATA / "panasonic_18650pf"
@@ -48,16 +47,7 @@ def soc_tables() -> None:
         for drive in sorted(tdir.glob("Drive*/*.mat")):
             if "LA92_NN" in drive.name:  # several tests joined, amp-hour counter restarting
                 continue
-            f = read_timeseries(drive)
-            t, v, i = (f[c].to_numpy() for c in ("test_time_second", "voltage_volt", "current_ampere"))
-            temp = f["temperature_t1_celsius"].to_numpy()
-            truth = 1 + f["net_capacity_ah"].to_numpy() / C_REF
-            case = drive.stem.split(" ", 1)[-1].replace("_Pan18650PF", "")
-            rng = np.random.default_rng([1, zlib.crc32(case.encode())])
-            off = rng.uniform(0.02, 0.05) * rng.choice([-1, 1])
-            gain = 1 + rng.uniform(0.005, 0.015) * rng.choice([-1, 1])
-            i_b, v_b = gain * i + off, v + rng.normal(0, 0.002, t.size)
-            t0 = t[np.argmax(np.abs(i) > 0.05)]
+            case, (t, v, i, temp, truth), (i_b, v_b), t0 = load_drive(drive)
             k = t >= t0
             started = time.perf_counter()
             est = estimate_soc(t, v_b, i_b, model, temp, 1.0)

@@ -23,6 +23,13 @@ VERSION = 1
 #: model has only one; fitted from the tables when it has several. 2400 K is the fit over the 25/10/0 degC
 #: Panasonic 18650PF pulse tests (characterisation data only; see docs/state-estimation.md).
 DEFAULT_ACTIVATION_K = 2400.0
+#: Ea/R of the Butler-Volmer scale (exchange current) below the coldest table, when the model has one
+#: table; fitted when it has several. 8900 K: the fit over the 25/10/0 degC Panasonic pulse tables.
+DEFAULT_BV_ACTIVATION_K = 8900.0
+#: colder than a table whose Butler-Volmer scale is below this C-rate the pairs keep their Tafel slope: the
+#: pulses (to 4-6C) then reach well past the scale, so it is identified (Panasonic 10 degC: 1.6C, 0 degC:
+#: 0.37C; 25 degC: 5.9C, about the largest pulse, i.e. the pair is linear and its scale a bound)
+TAFEL_C_RATE = 2.0
 TAU_BOUNDS = ((0.1, 20.0), (15.0, 2000.0))
 SCALE_BOUNDS = (0.2, 200.0)
 PARAM_KEYS = ("r0_ohm", "r1_ohm", "tau1_s", "r2_ohm", "tau2_s", "bv_scale_a", "ocv_offset_v")
@@ -103,6 +110,7 @@ class CellModel:
     capacity_ah: float
     tables: list[EcmTable]
     activation_k: float = DEFAULT_ACTIVATION_K
+    bv_activation_k: float = DEFAULT_BV_ACTIVATION_K
     notes: dict[str, object] = field(default_factory=dict)
 
     def temperature_range(self) -> tuple[float, float]:
@@ -116,17 +124,32 @@ class CellModel:
             return tabs[len(tabs) // 2].at(soc)
         temps = np.array([t.cell_temperature_celsius for t in tabs])
         if temperature <= temps[0] or temperature >= temps[-1]:
-            edge = tabs[0] if temperature <= temps[0] else tabs[-1]
-            p = edge.at(soc)
-            scale = arrhenius(temperature, edge.cell_temperature_celsius, self.activation_k)
-            for k in ("r0_ohm", "r1_ohm", "r2_ohm"):
-                p[k] = p[k] * scale
-            p["bv_scale_a"] = p["bv_scale_a"] / scale  # exchange current grows with temperature
-            return p
+            return self._extrapolated(tabs[0] if temperature <= temps[0] else tabs[-1], soc, temperature)
         j = int(np.searchsorted(temps, temperature))
         w = (temperature - temps[j - 1]) / (temps[j] - temps[j - 1])
         lo, hi = tabs[j - 1].at(soc), tabs[j].at(soc)
         return {k: (1 - w) * lo[k] + w * hi[k] for k in lo}
+
+    def _extrapolated(
+        self, edge: EcmTable, soc: np.ndarray | float, temperature: float
+    ) -> dict[str, np.ndarray]:
+        """Outside the tables: R0 by Arrhenius. Colder than a table whose Butler-Volmer scale is identified
+        (below TAFEL_C_RATE), the scale (exchange current) follows its own Arrhenius law and the RC pairs
+        keep their Tafel slope R_j * b proportional to the absolute temperature; otherwise the pairs'
+        resistances scale like R0 and the scale inversely."""
+        p = edge.at(soc)
+        ref = edge.cell_temperature_celsius
+        scale = arrhenius(temperature, ref, self.activation_k)
+        p["r0_ohm"] = p["r0_ohm"] * scale
+        if temperature < ref and float(np.median(p["bv_scale_a"])) < TAFEL_C_RATE * self.capacity_ah:
+            bv = arrhenius(temperature, ref, self.bv_activation_k)
+            p["bv_scale_a"] = p["bv_scale_a"] / bv
+            scale = bv * (temperature + 273.15) / (ref + 273.15)
+        else:
+            p["bv_scale_a"] = p["bv_scale_a"] / scale  # exchange current grows with temperature
+        for k in ("r1_ohm", "r2_ohm"):
+            p[k] = p[k] * scale
+        return p
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -135,6 +158,7 @@ class CellModel:
             "current_sign": "positive while charging",
             "capacity_ah": round(self.capacity_ah, 6),
             "activation_temperature_k": round(self.activation_k, 1),
+            "bv_activation_temperature_k": round(self.bv_activation_k, 1),
             "ocv": self.ocv.to_dict(),
             "ecm": [t.to_dict() for t in self.tables],
             "notes": self.notes,
@@ -155,7 +179,8 @@ class CellModel:
         if not cap > 0:
             raise DataError(Issue(where, "capacity_ah must be positive", column="capacity_ah"))
         act = float(d.get("activation_temperature_k", DEFAULT_ACTIVATION_K))  # type: ignore[arg-type]
-        return cls(ocv, cap, tables, act, dict(d.get("notes") or {}))  # type: ignore[call-overload]
+        bv = float(d.get("bv_activation_temperature_k", DEFAULT_BV_ACTIVATION_K))  # type: ignore[arg-type]
+        return cls(ocv, cap, tables, act, bv, dict(d.get("notes") or {}))  # type: ignore[call-overload]
 
 
 def arrhenius(temp_c: float, ref_c: float, activation_k: float) -> float:
@@ -170,6 +195,19 @@ def fit_activation(tables: list[EcmTable]) -> float:
     r0 = np.array([np.median(t.params["r0_ohm"][t.soc >= 0.2]) for t in tables])
     slope = np.polyfit(1.0 / (temps + 273.15), np.log(r0), 1)[0]
     return float(np.clip(slope, 500.0, 10000.0))
+
+
+def fit_bv_activation(tables: list[EcmTable]) -> float:
+    """Ea/R of the Butler-Volmer scale (exchange current) from tables at different temperatures; a scale
+    at the fit's upper bound (a linear pair) says nothing about it and is left out."""
+    b = np.array([np.median(t.params["bv_scale_a"]) for t in tables])
+    keep = b < 0.5 * SCALE_BOUNDS[1]
+    temps = np.array([t.cell_temperature_celsius for t in tables])[keep]
+    b = b[keep]
+    if temps.size < 2 or np.ptp(temps) < 3.0:
+        return DEFAULT_BV_ACTIVATION_K
+    slope = -np.polyfit(1.0 / (temps + 273.15), np.log(b), 1)[0]
+    return float(np.clip(slope, 500.0, 20000.0))
 
 
 def pulse_sets(

@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from bmts.analytics import cycle_summary
-from bmts.analytics.ecm import CellModel, fit_activation, fit_ecm_table
+from bmts.analytics.ecm import CellModel, fit_activation, fit_bv_activation, fit_ecm_table
 from bmts.analytics.long_load import correct_slow_branch
 from bmts.analytics.ocv import fit_ocv, integrate_ah
 from bmts.analytics.soc import SocConfig, estimate_soc
@@ -103,7 +103,7 @@ def fit_cell_model(ocv_path: str | Path, pulse_paths: Sequence[str | Path]) -> C
         else:
             skipped.append(name)
     notes: dict[str, object] = {"ocv_source": Path(ocv_path).name, "skipped": skipped, "long_loads": used}
-    return CellModel(ocv, ocv.capacity_ah, tables, fit_activation(tables), notes)
+    return CellModel(ocv, ocv.capacity_ah, tables, fit_activation(tables), fit_bv_activation(tables), notes)
 
 
 def save_model(model: CellModel, path: str | Path) -> Path:
