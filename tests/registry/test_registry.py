@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bmts.registry import Battery, Registry, verify
+from bmts.registry.ledger import GENESIS, event_hash
 from bmts.schema import DataError
 from bmts.storage import tables as t
 
@@ -128,6 +129,31 @@ def test_verify_catches_deleted_and_reordered_events(registry: Registry) -> None
         con.execute(sa.delete(events).where(events.c.battery_id == "P1", events.c.seq == 2))
     with pytest.raises(DataError, match="missing"):
         verify(registry.engine)
+
+
+def test_verify_refuses_events_of_a_battery_without_a_head(registry: Registry) -> None:
+    """The events table has no foreign key to batteries (migration 0004): verify stands in for it."""
+    _pack(registry)
+    stamp = "2024-01-11T00:00:00.000000Z"
+    digest = event_hash(GENESIS, "GHOST", 1, "manufactured", stamp, "bmts", "{}")
+    with registry.engine.begin() as con:  # a well-chained event of a battery nobody registered
+        con.execute(
+            sa.insert(t.lifecycle_events).values(
+                battery_id="GHOST",
+                seq=1,
+                kind="manufactured",
+                occurred_at=stamp,
+                actor="bmts",
+                payload="{}",
+                prev_hash=GENESIS,
+                hash=digest,
+                recorded_unix_second=0.0,
+            )
+        )
+    with pytest.raises(DataError, match=r"battery GHOST: .*ledger head records #None"):
+        verify(registry.engine)
+    with pytest.raises(DataError, match="unknown battery"):
+        registry.history("GHOST-2")
 
 
 def test_published_root_detects_rewrites(registry: Registry) -> None:
