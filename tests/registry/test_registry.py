@@ -200,15 +200,15 @@ def test_bulk_append_is_all_or_nothing(registry: Registry) -> None:
     from bmts.registry.bulk import NewEvent, append_many
 
     _pack(registry)
-    batch = [
-        NewEvent("P1", "note", T0 + timedelta(hours=1)),
-        NewEvent("P1", "note", datetime(2020, 1, 1, tzinfo=UTC)),
-    ]
+    # rows stream into COPY as they are chained: 3,000 good events reach the server before the bad one
+    batch = [NewEvent("P1", "note", T0 + timedelta(minutes=n), payload={"n": n}) for n in range(3000)]
+    batch.append(NewEvent("P1", "note", datetime(2020, 1, 1, tzinfo=UTC)))
     with pytest.raises(DataError, match="before the battery was manufactured") as info:
         append_many(registry.engine, batch)
-    assert info.value.issue.row == 2
+    assert info.value.issue.row == 3001
     assert len(registry.history("P1")) == 1
     verify(registry.engine)
+    assert append_many(registry.engine, batch[:2]) == 2  # the connection is usable again
 
 
 @settings(max_examples=200, deadline=None)
