@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bmts.registry import Battery, Registry, verify
+from bmts.registry.ledger import GENESIS, event_hash
 from bmts.schema import DataError
 from bmts.storage import tables as t
 
@@ -130,6 +131,31 @@ def test_verify_catches_deleted_and_reordered_events(registry: Registry) -> None
         verify(registry.engine)
 
 
+def test_verify_refuses_events_of_a_battery_without_a_head(registry: Registry) -> None:
+    """The events table has no foreign key to batteries (migration 0004): verify stands in for it."""
+    _pack(registry)
+    stamp = "2024-01-11T00:00:00.000000Z"
+    digest = event_hash(GENESIS, "GHOST", 1, "manufactured", stamp, "bmts", "{}")
+    with registry.engine.begin() as con:  # a well-chained event of a battery nobody registered
+        con.execute(
+            sa.insert(t.lifecycle_events).values(
+                battery_id="GHOST",
+                seq=1,
+                kind="manufactured",
+                occurred_at=stamp,
+                actor="bmts",
+                payload="{}",
+                prev_hash=GENESIS,
+                hash=digest,
+                recorded_unix_second=0.0,
+            )
+        )
+    with pytest.raises(DataError, match=r"battery GHOST: .*ledger head records #None"):
+        verify(registry.engine)
+    with pytest.raises(DataError, match="unknown battery"):
+        registry.history("GHOST-2")
+
+
 def test_published_root_detects_rewrites(registry: Registry) -> None:
     _pack(registry)
     root = verify(registry.engine).root
@@ -174,15 +200,15 @@ def test_bulk_append_is_all_or_nothing(registry: Registry) -> None:
     from bmts.registry.bulk import NewEvent, append_many
 
     _pack(registry)
-    batch = [
-        NewEvent("P1", "note", T0 + timedelta(hours=1)),
-        NewEvent("P1", "note", datetime(2020, 1, 1, tzinfo=UTC)),
-    ]
+    # rows stream into COPY as they are chained: 3,000 good events reach the server before the bad one
+    batch = [NewEvent("P1", "note", T0 + timedelta(minutes=n), payload={"n": n}) for n in range(3000)]
+    batch.append(NewEvent("P1", "note", datetime(2020, 1, 1, tzinfo=UTC)))
     with pytest.raises(DataError, match="before the battery was manufactured") as info:
         append_many(registry.engine, batch)
-    assert info.value.issue.row == 2
+    assert info.value.issue.row == 3001
     assert len(registry.history("P1")) == 1
     verify(registry.engine)
+    assert append_many(registry.engine, batch[:2]) == 2  # the connection is usable again
 
 
 @settings(max_examples=200, deadline=None)

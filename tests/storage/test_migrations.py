@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
@@ -32,7 +33,9 @@ def test_upgrade_from_the_first_schema_keeps_the_ledger_valid(tmp_path: Path) ->
     with engine.begin() as con:
         con.exec_driver_sql(f"UPDATE lifecycle_events SET hash = '{digest}'")
         con.exec_driver_sql(f"INSERT INTO ledger_heads (battery_id, seq, hash) VALUES ('old', 1, '{digest}')")
-    migrate(engine)  # 0002, 0003: passport versions, head facts back-filled
+    assert sa.inspect(engine).get_foreign_keys("lifecycle_events")  # as first released
+    migrate(engine)  # 0002, 0003: passport versions, head facts back-filled; 0004: events' key dropped
+    assert sa.inspect(engine).get_foreign_keys("lifecycle_events") == []
     registry = Registry(engine)
     append_many(engine, [NewEvent("old", "tested", datetime(2024, 2, 1, tzinfo=UTC))])
     registry.register(Battery("new", manufactured_on=date(2024, 3, 1)))

@@ -199,7 +199,7 @@ class Registry(PassportVersions):
                     "last_kind": EventKind.MANUFACTURED.value,
                 }
             )
-        ledger.insert_events(con, events)
+        ledger.insert_events(con, [tuple(e[c] for c in ledger.EVENT_COLUMNS) for e in events])
         con.execute(sa.insert(t.ledger_heads), heads)
         if versions:
             con.execute(sa.insert(t.passport_versions), versions)
@@ -249,8 +249,10 @@ class Registry(PassportVersions):
         return ledger.append(con, battery_id, kind, when, actor, payload)
 
     def history(self, battery_id: str) -> list[ledger.Event]:
-        self.get(battery_id)
-        return ledger.events(self.engine, battery_id)
+        found = ledger.events(self.engine, battery_id)
+        if not found:  # every registered battery has its manufactured event: this one is unknown
+            self.get(battery_id)
+        return found
 
     def owner_at(self, battery_id: str, moment: datetime) -> str | None:
         """Who held the battery at `moment`: the last ownership record at or before it."""
