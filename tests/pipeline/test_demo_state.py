@@ -12,7 +12,9 @@ import pytest
 from bmts.ingest import write_bdf
 from bmts.pipeline import sample_lab, state
 from bmts.pipeline.demo_state import run_state_demo
+from bmts.pipeline.ingest import ingest_paths
 from bmts.pipeline.sample_data import CellSpec, simulate_cell
+from bmts.storage import EmbeddedStore
 
 
 def test_lab_model_is_identified_from_its_own_tests(tmp_path: Path) -> None:
@@ -30,7 +32,9 @@ def test_state_demo_scores_soc_and_soh_against_the_truth(tmp_path: Path) -> None
     spec = CellSpec("cell-a", capacity_ah=2.5, fade_per_cycle=0.002)
     frame = simulate_cell(spec, 25, seed=1)
     path = write_bdf(frame, tmp_path / "cell-a.bdf.parquet")
-    report = run_state_demo(tmp_path, [path], [spec.capacity_ah])
+    store = EmbeddedStore(tmp_path / "home")
+    ingest_paths(store, [path], battery_id="cell-a")
+    report = run_state_demo(store, tmp_path, ["cell-a"], [spec.capacity_ah])
     # the BMS's 30 mA offset and 1 % gain error drift coulomb counting away; the filter corrects them
     assert report.soc_rmse_percent < 0.5 < report.coulomb_counting_rmse_percent
     assert sorted(report.temperatures_celsius) == [5.0, 25.0]

@@ -85,7 +85,7 @@ def run_demo(
                 tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
             written.append(str(path))
     progress("characterising a lab cell, tracking its SOC, estimating every cell's SOH")
-    state = run_state_demo(folder, paths, [spec.capacity_ah for spec in fleet])
+    state = run_state_demo(store, folder, [s.cell_id for s in fleet], [s.capacity_ah for s in fleet])
     return DemoReport(
         health=pl.DataFrame(rows),
         imported=sum(r.status == "imported" for r in results),

@@ -15,8 +15,10 @@ from bmts.analytics.soc import coulomb_count
 from bmts.analytics.soh import Window
 from bmts.ingest import read_timeseries, write_bdf
 from bmts.pipeline import state
+from bmts.pipeline.analysis import battery_frame
 from bmts.pipeline.pybamm_thevenin import export_pybamm_parameters
 from bmts.pipeline.sample_lab import write_lab
+from bmts.storage import Store
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,11 @@ class StateReport:
     soh: pl.DataFrame  # battery_id, soh (full cycles) ± std, soh from charge windows only ± std
 
 
-def run_state_demo(folder: Path, cell_files: Sequence[Path], nominal_ah: Sequence[float]) -> StateReport:
-    """`bmts cell-model fit`, `bmts soc` and `bmts soh` on the demo's data, scored where the truth is known."""
+def run_state_demo(
+    store: Store, folder: Path, cell_ids: Sequence[str], nominal_ah: Sequence[float]
+) -> StateReport:
+    """`bmts cell-model fit`, `bmts soc` and `bmts soh` on the demo's data, scored where the truth is known:
+    SOH from the cells' stored time series and from their charge windows alone, written as field files."""
     lab = write_lab(folder / "lab")
     model = state.fit_cell_model(lab.ocv, list(lab.pulses))
     model_path = state.save_model(model, folder / "lab" / "cell-model.json")
@@ -45,13 +50,14 @@ def run_state_demo(folder: Path, cell_files: Sequence[Path], nominal_ah: Sequenc
         lab.drive_initial_soc,
     )
     rows = []
-    for path, nominal in zip(cell_files, nominal_ah, strict=True):
-        full = state.soh_table([path], nominal).tail(1)
-        windows = _charge_windows(path, folder / "field" / f"{path.name.split('.')[0]}.windows.bdf.parquet")
+    for cell_id, nominal in zip(cell_ids, nominal_ah, strict=True):
+        frame = battery_frame(store, cell_id)
+        full = state.soh_from_frame(frame, nominal, cell_id).tail(1)
+        windows = _charge_windows(frame, folder / "field" / f"{cell_id}.windows.bdf.parquet")
         partial = state.soh_table([windows], nominal).tail(1)
         rows.append(
             {
-                "battery_id": full["battery_id"][0],
+                "battery_id": cell_id,
                 "cycle": int(full["cycle"][0]),
                 "soh_full_cycles": round(float(full["soh"][0]), 4),
                 "soh_full_std": round(float(full["soh_std"][0]), 4),
@@ -69,17 +75,18 @@ def run_state_demo(folder: Path, cell_files: Sequence[Path], nominal_ah: Sequenc
     )
 
 
-def _charge_windows(path: Path, out: Path) -> Path:
+def _charge_windows(frame: pl.DataFrame, out: Path) -> Path:
     """What a vehicle's BMS sees of a cell that is never fully cycled: the charging samples inside the
-    SOH window only, with the cycle counter kept."""
+    SOH window only, with the battery-wide cycle number as the cycle counter."""
     if out.exists():
         return out
     window = Window()
-    frame = read_timeseries(path).filter(
+    inside = frame.filter(
         (pl.col("current_ampere") > 0) & pl.col("voltage_volt").is_between(window.v_low, window.v_high)
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    return write_bdf(frame.select("test_time_second", "voltage_volt", "current_ampere", "cycle_count"), out)
+    columns = ["test_time_second", "voltage_volt", "current_ampere", pl.col("cycle").alias("cycle_count")]
+    return write_bdf(inside.select(columns), out)
 
 
 def _rmse_percent(estimate: np.ndarray, truth: np.ndarray) -> float:
