@@ -24,6 +24,15 @@ RESISTANCE_MAX_DT_SECOND = 60.0
 MEANINGFUL_FRACTION = 0.05
 
 
+def load_runs(current_a: np.ndarray, level_a: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of samples under load (|I| > `level_a`; default 1 % of the largest current, at least 20 mA):
+    (starts, stops), run k being samples starts[k] .. stops[k] - 1."""
+    if level_a is None:
+        level_a = max(0.02, 0.01 * float(np.max(np.abs(current_a)))) if current_a.size else 0.02
+    edges = np.flatnonzero(np.diff(np.r_[False, np.abs(current_a) > level_a, False].astype(np.int8)))
+    return edges[::2], edges[1::2]
+
+
 def _interval_mean(values: np.ndarray, steps: np.ndarray | None) -> np.ndarray:
     """Mean of `values` over each interval ending at sample i: trapezoidal within a step; across a step
     change the value of the new step's sample (cyclers log each row as the end of an interval of its step)."""

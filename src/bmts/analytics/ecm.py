@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import least_squares
 
+from bmts.analytics.cycles import load_runs
 from bmts.analytics.ocv import OcvCurve
 from bmts.schema import DataError, Issue
 
@@ -215,10 +216,7 @@ def pulse_sets(
 ) -> list[slice]:
     """Windows holding the pulses at one SOC and the rests after them: from the last rest sample before
     the first pulse to the last rest sample before a long load, a gap in the log or the end."""
-    level = max(0.02, 0.01 * float(np.max(np.abs(i)))) if i.size else 0.02
-    load = np.abs(i) > level
-    edges = np.flatnonzero(np.diff(np.r_[False, load, False].astype(np.int8)))
-    starts, stops = edges[::2], edges[1::2]  # load runs [start, stop)
+    starts, stops = load_runs(i)
     gap = np.flatnonzero(np.diff(t) > max(min_rest_s, 5 * float(np.median(np.diff(t))) if t.size > 1 else 1))
     sets: list[slice] = []
     cur: list[int] = []  # [first_index, last_index]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bmts.analytics.cycles import load_runs
 from bmts.analytics.ecm import EcmTable
 
 MIN_TAU2_MULTIPLE = 3.0  # a load this many tau2 long is quasi-steady for the model's slow pair
@@ -41,9 +42,7 @@ def long_loads(
 ) -> LongLoads:
     """Constant-current loads lasting at least `min_duration_s` (charge passed / end current, robust to
     sparse logging), each followed by a rest of at least MIN_REST_S; tapering (CV) loads are left out."""
-    level = max(0.02, 0.01 * float(np.max(np.abs(i)))) if i.size else 0.02
-    edges = np.flatnonzero(np.diff(np.r_[False, np.abs(i) > level, False].astype(np.int8)))
-    starts, stops = edges[::2], edges[1::2]  # load runs [start, stop)
+    starts, stops = load_runs(i)
     rows = []
     for k, (a, b) in enumerate(zip(starts, stops, strict=True)):
         rest_end = (starts[k + 1] if k + 1 < starts.size else t.size) - 1

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bmts.analytics.cycles import load_runs
 from bmts.schema import DataError, Issue
 
 GRID_POINTS = 201
@@ -86,15 +87,13 @@ def _strictly_increasing(v: np.ndarray) -> np.ndarray:
 def rest_ends(time_s: np.ndarray, current_a: np.ndarray, rest_a: float) -> tuple[np.ndarray, np.ndarray]:
     """Index of the last sample of every rest (|I| <= `rest_a`) of at least `GITT_REST_S` that follows a
     load, and whether that load was a discharge."""
-    resting = np.abs(current_a) <= rest_a
-    edges = np.flatnonzero(np.diff(resting.astype(np.int8)))
-    starts = np.concatenate([[0], edges + 1])
-    stops = np.concatenate([edges, [resting.size - 1]])
+    starts, stops = load_runs(current_a, rest_a)
     ends, discharged = [], []
-    for a, b in zip(starts, stops, strict=True):
-        if resting[a] and a > 0 and time_s[b] - time_s[a - 1] >= GITT_REST_S:
-            ends.append(b)
-            discharged.append(current_a[a - 1] < 0)
+    for k, stop in enumerate(stops):
+        end = (starts[k + 1] if k + 1 < starts.size else current_a.size) - 1
+        if end >= stop and time_s[end] - time_s[stop - 1] >= GITT_REST_S:
+            ends.append(end)
+            discharged.append(current_a[stop - 1] < 0)
     return np.array(ends, dtype=np.int64), np.array(discharged, dtype=bool)
 
 
