@@ -268,8 +268,7 @@ def copy_rows(con: Connection, table: str, columns: tuple[str, ...], rows: Itera
 def insert_events(con: Connection, rows: Iterable[tuple[Any, ...]], table: str | None = None) -> None:
     """Insert event rows (tuples in EVENT_COLUMNS order): COPY on PostgreSQL, executemany elsewhere."""
     name = table or t.lifecycle_events.name
-    if con.dialect.name == "postgresql":
-        copy_rows(con, name, EVENT_COLUMNS, rows)
+    if copy_rows(con, name, EVENT_COLUMNS, rows):  # checks the database before it takes a row
         return
     target = t.lifecycle_events if table is None else sa.table(name, *[sa.column(c) for c in EVENT_COLUMNS])
     con.execute(sa.insert(target), [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows])
