@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +24,7 @@ AtOption = Annotated[str | None, typer.Option("--at", help="when it happened (IS
 ActorOption = Annotated[str, typer.Option("--actor", help="who records it")]
 ResolverOption = Annotated[
     str | None,
-    typer.Option("--resolver", help="base URL of the passport resolver (default: $BMTS_PASSPORT_RESOLVER)"),
+    typer.Option("--resolver", envvar="BMTS_PASSPORT_RESOLVER", help="base URL of the passport resolver"),
 ]
 
 
@@ -142,7 +141,7 @@ def register(battery_app: typer.Typer, app: typer.Typer, store: Callable[[], Emb
         reg = registry()
         record = reg.get(battery_id).public_dict()
         record["children"] = reg.children(battery_id)
-        qr = passport_qr(reg, battery_id, resolver or os.environ.get("BMTS_PASSPORT_RESOLVER"))
+        qr = passport_qr(reg, battery_id, resolver)
         record["passport_qr"] = qr.payload if qr else None
         _print(record, as_json)
 
@@ -153,7 +152,7 @@ def register(battery_app: typer.Typer, app: typer.Typer, store: Callable[[], Emb
         resolver: ResolverOption = None,
     ) -> None:
         """Print the payload of the QR code that links the battery to its passport; -o writes the image."""
-        qr = passport_qr(registry(), battery_id, resolver or os.environ.get("BMTS_PASSPORT_RESOLVER"))
+        qr = passport_qr(registry(), battery_id, resolver)
         if qr is None:
             raise DataError(Issue(battery_id, "no passport identifier registered (--passport-id)"))
         if qr.conflict:
