@@ -112,7 +112,7 @@ def _error(message: str, column: str | None = None) -> DataError:
     return DataError(Issue("battery condition", message, column=column))
 
 
-def _utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     """Timezone-aware UTC; a naive datetime is taken to be UTC already."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
@@ -283,11 +283,11 @@ def battery_condition(
     for name in _REQUIRED:
         if name not in cycles.columns:
             raise _error("the per-cycle table lacks a required column", name)
-    as_of = _utc(as_of)
+    as_of = as_utc(as_of)
     if origin is None and timeseries is not None and _has_clock(timeseries):
         first = timeseries.row(0, named=True)
         origin = datetime.fromtimestamp(first["unix_time_second"] - first["test_time_second"], UTC)
-    origin = None if origin is None else _utc(origin)
+    origin = None if origin is None else as_utc(origin)
 
     table = cycles.sort("cycle")
     timed = origin is not None and "start_time_second" in table.columns
@@ -347,7 +347,7 @@ def battery_condition(
     if timeseries is not None:
         exposure = temperature_exposure(timeseries, temperature_limits, charging_temperature_limits)
     found = _voltage_events(table, rated_capacity_ah, voltage_limits, when)
-    every = sorted([*found, *events], key=lambda e: (_utc(e.time), e.kind, e.details))
+    every = sorted([*found, *events], key=lambda e: (as_utc(e.time), e.kind, e.details))
 
     return BatteryCondition(
         last_update=last_update,

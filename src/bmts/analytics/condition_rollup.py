@@ -42,9 +42,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from bmts.analytics.condition import COMPONENTS, BatteryCondition, NegativeEvent, TemperatureExposure
+from bmts.analytics.condition import (
+    COMPONENTS,
+    BatteryCondition,
+    NegativeEvent,
+    TemperatureExposure,
+    as_utc,
+)
 from bmts.schema import DataError, Issue
 
 #: a ratio of ratings counts as a whole number of cells when it is this close to one (relative)
@@ -228,9 +233,9 @@ def rollup_condition(
         for c in constituents
         for e in (c.condition.negative_events if c.condition is not None else ())
     ]
-    every = sorted([*found, *events], key=lambda e: (_utc(e.time), e.kind, e.details))
+    every = sorted([*found, *events], key=lambda e: (as_utc(e.time), e.kind, e.details))
     return BatteryCondition(
-        last_update=max(_utc(c.last_update) for c in known),
+        last_update=max(as_utc(c.last_update) for c in known),
         component=component,
         capacity_fade_percent=None if fraction_q is None else max(0.0, 100.0 * (1.0 - fraction_q)),
         remaining_capacity_ah=None if fraction_q is None else fraction_q * rated_capacity_ah,
@@ -249,10 +254,6 @@ def rollup_condition(
         temperature=temperature,
         negative_events=tuple(every),
     )
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _limited_energy(energy: list[list[float]], capacity: list[list[float]]) -> float:
