@@ -142,15 +142,18 @@ class SocFilter:
             t0 = None if temps is None else _first_finite(temps)
             self._start(float(v[0]), float(i[0]), abs(float(i[0])) < rest_a, self._lookup(t0))
             self.t_last = float(t[0])
-        key = np.floor((t - t[0]) / cfg.block_seconds)
-        starts = np.union1d(np.flatnonzero(np.diff(key)) + 1, np.arange(0, n, cfg.block_samples))
-        stops = np.r_[starts[1:], n]
+        # blocks of at most block_samples and block_seconds, each as long as both allow
+        ends = np.minimum(
+            np.searchsorted(t, t + cfg.block_seconds, side="right"), np.arange(n) + cfg.block_samples
+        )
         c = self.capacity_as
         x, p = self.x, self.p
         assert x is not None
         t_prev = self.t_last if self.t_last is not None else float(t[0])
         temp_now: float | None = None
-        for lo, hi in zip(starts.tolist(), stops.tolist(), strict=True):
+        lo = 0
+        while lo < n:
+            hi = int(ends[lo])
             if temps is not None:
                 tb = temps[lo]
                 temp_now = float(tb) if np.isfinite(tb) else temp_now
@@ -164,31 +167,34 @@ class SocFilter:
                 t_prev = float(t[lo])
             tt, ib, vb = t[lo:hi], i[lo:hi], v[lo:hi]
             ocv0, slope, r0, r1, tau1, r2, tau2, scale = table.at(float(x[0]))
+            inv_m = 1.0 / (hi - lo)
             tau_k = tt - t_prev
-            dt = np.diff(tt, prepend=t_prev)
+            dt = np.empty(hi - lo)
+            dt[0] = tt[0] - t_prev
+            np.subtract(tt[1:], tt[:-1], out=dt[1:])
             icor = ib * (1.0 - x[4]) - x[3]
-            ds = np.cumsum(icor * dt) / c
-            ds_db = -tau_k / c
-            ds_dg = -np.cumsum(ib * dt) / c
+            ds_dg = np.cumsum(ib * dt) / -c
+            ds_db = tau_k / -c
+            ds = ds_dg * (x[4] - 1.0) + ds_db * x[3]  # = cumsum(icor dt) / c
             g = butler_volmer(icor, scale)
             e1, e2 = np.exp(-tau_k / tau1), np.exp(-tau_k / tau2)
             f1 = r1 * np.cumsum((1.0 - np.exp(-dt / tau1)) * g / e1) * e1
             f2 = r2 * np.cumsum((1.0 - np.exp(-dt / tau2)) * g / e2) * e2
             over = r0 * icor + e1 * x[1] + f1 + e2 * x[2] + f2
             resid = vb - (ocv0 + slope * ds + over + x[5])
-            y = float(resid.mean())
+            y = float(resid.sum()) * inv_m
             h = np.array(
                 [
                     slope,
-                    e1.mean(),
-                    e2.mean(),
-                    slope * ds_db.mean() - r0,
-                    slope * ds_dg.mean() - r0 * ib.mean(),
+                    float(e1.sum()) * inv_m,
+                    float(e2.sum()) * inv_m,
+                    slope * float(ds_db.sum()) * inv_m - r0,
+                    (slope * float(ds_dg.sum()) - r0 * float(ib.sum())) * inv_m,
                     1.0,
                 ]
             )
             span = max(float(tau_k[-1]), 1e-3)
-            noise = cfg.model_error_v**2 + (cfg.model_error_rel * float(np.abs(over).mean())) ** 2
+            noise = cfg.model_error_v**2 + (cfg.model_error_rel * float(np.abs(over).sum()) * inv_m) ** 2
             ph = p @ h
             if cfg.adapt_s > 0:  # covariance matching: innovations larger than P and R explain
                 w = 1.0 - np.exp(-span / cfg.adapt_s)
@@ -217,6 +223,7 @@ class SocFilter:
             p[4, 4] += 1e-12 * span
             p[5, 5] += cfg.bias_std_v**2 * (1.0 - relax**2)
             t_prev = float(tt[-1])
+            lo = hi
         self.x, self.p, self.t_last = x, p, t_prev
         return self._result(soc, std)
 
