@@ -8,6 +8,7 @@ import pytest
 from bmts.analytics.soh import (
     Window,
     _excess_slopes,
+    full_discharges,
     resistance_soh,
     soh_from_full_cycles,
     soh_from_windows,
@@ -73,6 +74,20 @@ def test_full_cycles_give_the_discharged_capacity() -> None:
     assert np.all(table["capacity_std_ah"].to_numpy() > 0)
 
 
+def test_partial_discharges_are_not_taken_for_the_capacity() -> None:
+    # a field log: every fourth cycle is a full discharge, the others stop at 40-70 % SOC
+    left = np.where(np.arange(40) % 4 == 0, 0.0, np.linspace(0.4, 0.7, 40))
+    t, v, i, c, caps = cycling(left_soc=left)
+    ids, full = full_discharges(v, i, c, NOMINAL)
+    assert ids.tolist() == list(range(1, 41))
+    assert full.tolist() == (left == 0.0).tolist()
+    table = soh_from_full_cycles(t, i, c, NOMINAL, voltage_v=v)
+    assert table["cycle"].to_list() == (ids[full]).tolist()
+    assert np.max(np.abs(table["capacity_ah"].to_numpy() - caps[full])) < 0.01 * NOMINAL
+    # without the voltage every discharge counts, partial ones too
+    assert soh_from_full_cycles(t, i, c, NOMINAL).height == 40
+
+
 def test_partial_windows_follow_the_fade_within_two_percent() -> None:
     t, v, i, c, caps = cycling(fade=0.001)
     table = soh_from_windows(*windowed(t, v, i, c), NOMINAL, Window(3.8, 4.1))
@@ -131,6 +146,11 @@ def test_partial_windows_calibrated_on_full_cycles() -> None:
     err = table["capacity_ah"].to_numpy() - caps
     assert np.max(np.abs(err[:5])) < 0.005 * NOMINAL
     assert np.sqrt(np.mean(err**2)) < 0.02 * NOMINAL
+    # one full cycle calibrates too (the first cycles need not be at nominal), with a wider spread
+    one = soh_from_windows(t, v, i, c, NOMINAL, reference=full.slice(20, 1))
+    err_one = one["capacity_ah"].to_numpy() - caps
+    assert abs(err_one[20]) < 0.005 * NOMINAL and np.sqrt(np.mean(err_one**2)) < 0.02 * NOMINAL
+    assert np.all(one["capacity_std_ah"].to_numpy() >= 0.01 * NOMINAL)
 
 
 def test_resistance_growth_is_relative_to_the_first_cycles() -> None:

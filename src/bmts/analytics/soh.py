@@ -21,6 +21,9 @@ from bmts.analytics.soh_onset import below_window_shortfall, excess_slopes
 
 CAL_CYCLES = 5  # cycles that calibrate a partial-window fraction when no full cycle is available
 MIN_FULL_FRACTION = 0.02  # a "cycle" discharging less than this fraction of nominal is not a cycle
+MIN_DISCHARGE_C_RATE = 0.02  # a sample discharging at more than C/50 is part of a discharge
+TOP_TOLERANCE_V = 0.05  # a full discharge starts this close to the highest discharge start in the data
+BOTTOM_TOLERANCE_V = 0.10  # ... and ends this close to the lowest voltage a discharge reached
 # a charge "entered" the window when its first sample inside is within this many logging steps of v_low
 ENTRY_STEPS = 2.0
 ENTRY_MIN_V = 0.005  # ... or this close to it (noise and resolution of cycler and BMS logs)
@@ -118,10 +121,41 @@ def capacity_soh(
     )
 
 
-def soh_from_full_cycles(t: np.ndarray, i: np.ndarray, cycles: np.ndarray, nominal_ah: float) -> pl.DataFrame:
-    """Capacity and SOH of every cycle that discharged at least 2 % of nominal."""
+def full_discharges(
+    v: np.ndarray, i: np.ndarray, cycles: np.ndarray, nominal_ah: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(cycle ids, whether the cycle's discharge ran over the whole voltage range the data shows): it began
+    within TOP_TOLERANCE_V of the highest discharge start (the voltage just before its first discharging
+    sample: a rest after a full charge, or the charge's end) and reached within BOTTOM_TOLERANCE_V of the
+    lowest voltage any discharge reached. Only such a discharge measures the capacity; a partial one (a
+    vehicle driven from 80 to 30 %) says how much was used, not how much there is."""
+    ids = np.unique(cycles)
+    discharging = i < -MIN_DISCHARGE_C_RATE * nominal_ah
+    if not discharging.any():
+        return ids, np.zeros(ids.size, dtype=bool)
+    before = np.r_[v[:1], v[:-1]]
+    per = (
+        pl.DataFrame({"c": cycles[discharging], "start": before[discharging], "v": v[discharging]})
+        .group_by("c")
+        .agg(pl.col("start").first(), pl.col("v").min().alias("end"))
+    )
+    per = pl.DataFrame({"c": ids}).join(per, on="c", how="left", maintain_order="left")
+    start = per["start"].to_numpy().astype(float)
+    end = per["end"].to_numpy().astype(float)
+    top, bottom = np.nanmax(start), np.nanmin(end)
+    full = (start >= top - TOP_TOLERANCE_V) & (end <= bottom + BOTTOM_TOLERANCE_V)
+    return ids, np.nan_to_num(full, nan=False).astype(bool)
+
+
+def soh_from_full_cycles(
+    t: np.ndarray, i: np.ndarray, cycles: np.ndarray, nominal_ah: float, voltage_v: np.ndarray | None = None
+) -> pl.DataFrame:
+    """Capacity and SOH of every cycle that discharged at least 2 % of nominal; given the voltage, of
+    every cycle whose discharge was full (`full_discharges`)."""
     ids, cap = full_cycle_capacity(t, i, cycles)
     keep = cap >= MIN_FULL_FRACTION * nominal_ah
+    if voltage_v is not None:
+        keep &= full_discharges(voltage_v, i, cycles, nominal_ah)[1]
     # integration with the cycler's own current: 0.3 % gain class plus one sample of rounding
     std = 0.003 * cap[keep] + 0.001 * nominal_ah
     return capacity_soh(ids[keep], cap[keep], std, nominal_ah, "full_cycle")
@@ -157,13 +191,14 @@ def soh_from_windows(
         outside = np.array([ref[c] - a for c, a in zip(ids.tolist(), charged, strict=True) if c in ref])
     else:
         outside = np.array([])
-    calibrated = outside.size >= 3
-    if not calibrated:
+    calibrated = outside.size > 0
+    if not calibrated:  # a new cell is at its nominal capacity
         outside = nominal_ah - charged[:CAL_CYCLES]
     # the charge outside the window is taken as constant: ageing removes capacity inside the window
     # (for LCO/graphite at 3.8-4.1 V this tracks capacity far better than a constant fraction would)
     q_out = float(np.median(outside))
-    spread = float(np.std(outside)) if outside.size > 1 else 0.05 * nominal_ah
+    # one calibration cycle: the cycle-to-cycle scatter of the window charge, ~1 % of nominal on CALCE
+    spread = float(np.std(outside)) if outside.size > 1 else 0.01 * nominal_ah
     cap = charged + q_out
     # calibration scatter, the nominal-capacity assumption (3 % of nominal), the window charge (1 %), half
     # the onset correction; a charge that started inside the window needs none of the calibrated charge

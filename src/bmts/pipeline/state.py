@@ -198,12 +198,12 @@ def soh_from_frame(frame: pl.DataFrame, nominal_ah: float, where: str) -> pl.Dat
     """The SOH table of one battery's stitched frame (`cycle` column numbered battery-wide)."""
     t, v, i = _arrays(frame, where)
     cycles = frame["cycle"].to_numpy()
-    full = soh_from_full_cycles(t, i, cycles, nominal_ah)
+    full = soh_from_full_cycles(t, i, cycles, nominal_ah, voltage_v=v)
     keep = full.filter(pl.col("capacity_ah") >= 0.1 * nominal_ah)
     if keep.height >= 0.5 * np.unique(cycles).size:
         table = keep
-    else:
-        table = soh_from_windows(t, v, i, cycles, nominal_ah, reference=keep if keep.height >= 3 else None)
+    else:  # mostly partial: windows, calibrated on the full cycles there are
+        table = soh_from_windows(t, v, i, cycles, nominal_ah, reference=keep)
     if table.height == 0:
         raise DataError(
             Issue(where, "no full discharge and no charge entering and crossing 3.8-4.1 V in the data")
