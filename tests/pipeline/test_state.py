@@ -189,3 +189,9 @@ def test_field_cycles_use_windows_calibrated_on_the_full_ones(tmp_path: Path) ->
     est = table["capacity_ah"].to_numpy()
     # (this simulated cell loses capacity along the whole curve: the constant-outside model drifts, 2 %)
     assert np.sqrt(np.mean((est - cell_ah) ** 2)) < 0.02 * NOMINAL
+    # another window (another chemistry's flat part, say) is an option; a reversed one is refused
+    other = state.soh_table([path], NOMINAL, (3.7, 4.0))
+    assert other.height == table.height
+    assert np.sqrt(np.mean((other["capacity_ah"].to_numpy() - cell_ah) ** 2)) < 0.02 * NOMINAL
+    with pytest.raises(DataError, match="--window-v"):
+        state.soh_table([path], NOMINAL, (4.1, 3.8))

@@ -15,7 +15,7 @@ from bmts.analytics.ecm import CellModel, fit_activation, fit_bv_activation, fit
 from bmts.analytics.long_load import correct_slow_branch
 from bmts.analytics.ocv import fit_ocv, integrate_ah
 from bmts.analytics.soc import SocConfig, estimate_soc
-from bmts.analytics.soh import resistance_soh, soh_from_full_cycles, soh_from_windows
+from bmts.analytics.soh import Window, resistance_soh, soh_from_full_cycles, soh_from_windows
 from bmts.ingest import read_timeseries
 from bmts.ingest.bdf_writer import atomic_path
 from bmts.pipeline.analysis import battery_frame
@@ -182,20 +182,27 @@ def stitched(paths: list[Path]) -> pl.DataFrame:
     return frame
 
 
-def soh_table(paths: Sequence[str | Path], nominal_ah: float) -> pl.DataFrame:
+def soh_table(
+    paths: Sequence[str | Path], nominal_ah: float, window_v: tuple[float, float] = (3.8, 4.1)
+) -> pl.DataFrame:
     """`battery_id, cycle, capacity_ah, soh` (+ uncertainty, method, resistance) from full cycles where the
-    data has discharges, else from partial charge windows."""
+    data has discharges, else from partial charge windows (default 3.8-4.1 V)."""
     if not nominal_ah > 0:
         raise DataError(Issue("--nominal-capacity-ah", f"must be positive, got {nominal_ah}"))
+    if not 0 < window_v[0] < window_v[1]:
+        raise DataError(Issue("--window-v", f"needs 0 < LOW < HIGH, got {window_v[0]:g} {window_v[1]:g}"))
     files = expand_paths(paths)
     if not files:
         raise DataError(Issue(" ".join(map(str, paths)) or "soh", "no files to read"))
-    table = soh_from_frame(stitched(files), nominal_ah, str(files[0]))
+    table = soh_from_frame(stitched(files), nominal_ah, str(files[0]), Window(*window_v))
     return table.select(pl.lit(_battery_id(files)).alias("battery_id"), pl.all())
 
 
-def soh_from_frame(frame: pl.DataFrame, nominal_ah: float, where: str) -> pl.DataFrame:
+def soh_from_frame(
+    frame: pl.DataFrame, nominal_ah: float, where: str, window: Window | None = None
+) -> pl.DataFrame:
     """The SOH table of one battery's stitched frame (`cycle` column numbered battery-wide)."""
+    win = window or Window()
     t, v, i = _arrays(frame, where)
     cycles = frame["cycle"].to_numpy()
     full = soh_from_full_cycles(t, i, cycles, nominal_ah, voltage_v=v)
@@ -203,10 +210,11 @@ def soh_from_frame(frame: pl.DataFrame, nominal_ah: float, where: str) -> pl.Dat
     if keep.height >= 0.5 * np.unique(cycles).size:
         table = keep
     else:  # mostly partial: windows, calibrated on the full cycles there are
-        table = soh_from_windows(t, v, i, cycles, nominal_ah, reference=keep)
+        table = soh_from_windows(t, v, i, cycles, nominal_ah, win, reference=keep)
     if table.height == 0:
+        crossing = f"{win.v_low:g}-{win.v_high:g} V"
         raise DataError(
-            Issue(where, "no full discharge and no charge entering and crossing 3.8-4.1 V in the data")
+            Issue(where, f"no full discharge and no charge entering and crossing {crossing} in the data")
         )
     summary = cycle_summary(frame, cycles, None)
     res = resistance_soh(summary["cycle"].to_numpy(), summary["dc_resistance_ohm"].to_numpy())

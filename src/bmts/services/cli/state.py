@@ -111,10 +111,14 @@ def soh_command(
     paths: Annotated[list[Path], typer.Argument(help="files of one cell (any supported format)")],
     nominal_capacity_ah: Annotated[float, typer.Option("--nominal-capacity-ah", help="rated capacity, Ah")],
     output: Annotated[Path, typer.Option("-o", "--output", help="CSV or Parquet")],
+    window_v: Annotated[
+        tuple[float, float],
+        typer.Option("--window-v", help="charge window LOW HIGH, V, for field data without full cycles"),
+    ] = (3.8, 4.1),
 ) -> None:
     """Per-cycle capacity and SOH (full cycles, else partial 3.8-4.1 V charge windows) with uncertainty,
     and resistance growth from current steps."""
-    table = state.soh_table(paths, nominal_capacity_ah)
+    table = state.soh_table(paths, nominal_capacity_ah, window_v)
     write_frame(table, output)
     method = table["method"][0] if table.height else "none"
     out.print(f"wrote {output}: {table.height} cycles ({method})", markup=False)
