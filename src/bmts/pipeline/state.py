@@ -96,13 +96,19 @@ def fit_cell_model(ocv_path: str | Path, pulse_paths: Sequence[str | Path]) -> C
     used: list[dict[str, object]] = []
     for name, cell, pt, pv, pi, soc in loads:  # long discharges: correct the slow branch of that table
         k = int(np.argmin([abs(tab.cell_temperature_celsius - cell) for tab in tables]))
-        n = 0
+        n, error = 0, float("nan")
         if abs(tables[k].cell_temperature_celsius - cell) <= 5.0:
             tables[k], n = correct_slow_branch(tables[k], pt, pv, pi, soc, ocv.capacity_ah)
             error = relative_mismatch(tables[k], pt, pv, pi, soc, ocv.capacity_ah)  # after any correction
             tables[k] = replace(tables[k], model_error_rel=error)
-        if n:
-            used.append({"source": name, "table": tables[k].source, "loads": n})
+        if n or np.isfinite(error):  # loads: the R2 correction's count (0: not corrected, b below 1C)
+            note = {
+                "source": name,
+                "table": tables[k].source,
+                "loads": n,
+                "model_error_rel": round(error, 4) if np.isfinite(error) else None,
+            }
+            used.append(note)
         else:
             skipped.append(name)
     notes: dict[str, object] = {"ocv_source": Path(ocv_path).name, "skipped": skipped, "long_loads": used}
