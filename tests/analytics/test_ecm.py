@@ -78,6 +78,11 @@ def test_model_json_round_trip_and_temperature_handling() -> None:
     model = true_model()
     model.tables.append(cold)
     again = CellModel.from_dict(model.to_dict())
+    assert np.isnan(again.model_error_rel(10.0))  # not measured: the filter uses its configured weight
+    model.tables[0].model_error_rel, cold.model_error_rel = 0.1, 0.3
+    again = CellModel.from_dict(model.to_dict())
+    assert again.model_error_rel(12.5) == pytest.approx(0.2)
+    assert again.model_error_rel(-20.0) == pytest.approx(0.3) and again.model_error_rel(None) == 0.1
     assert again.params(0.5, 12.5)["r0_ohm"] == pytest.approx(0.045)
     colder = again.params(0.5, -10.0)["r0_ohm"]
     assert colder > 0.06  # Arrhenius beyond the coldest table

@@ -7,7 +7,7 @@ from test_ecm import CAP, true_model
 from test_soc import drive, rmse
 
 from bmts.analytics.ecm import simulate_voltage
-from bmts.analytics.long_load import correct_slow_branch, long_loads
+from bmts.analytics.long_load import correct_slow_branch, long_loads, relative_mismatch
 from bmts.analytics.soc import estimate_soc
 
 
@@ -68,3 +68,16 @@ def test_a_strongly_nonlinear_table_is_left_alone() -> None:
     v, soc = simulate_voltage(cell, t, i, 1.0)
     table, n = correct_slow_branch(wrong.tables[0], t, v, i, soc, CAP)
     assert n == 0 and table is wrong.tables[0]
+
+
+def test_relative_mismatch_measures_the_model_against_the_long_loads() -> None:
+    cell = true_model()
+    t, i = long_load_profile()
+    v, soc = simulate_voltage(cell, t, i, 1.0)
+    assert relative_mismatch(cell.tables[0], t, v, i, soc, CAP) < 0.01
+    # twice the slow branch: the model's steady overpotential is 0.085 vs the cell's 0.065 ohm
+    wrong = true_model(r2_ohm=0.04, bv_scale_a=0.5 * CAP).tables[0]
+    strong = true_model(r2_ohm=0.04).tables[0]
+    assert abs(relative_mismatch(strong, t, v, i, soc, CAP) - 0.02 / 0.085) < 0.01
+    assert relative_mismatch(wrong, t, v, i, soc, CAP) > 0.2
+    assert np.isnan(relative_mismatch(strong, t[:5], v[:5], i[:5], soc[:5], CAP))

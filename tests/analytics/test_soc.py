@@ -128,3 +128,19 @@ def test_throughput_is_of_the_order_of_a_million_samples_per_second() -> None:
     estimate_soc(t, v, i, model, initial_soc=1.0)
     rate = t.size / (time.perf_counter() - started)
     assert rate > 2e5  # loose floor for slow CI machines; benchmarks/state_estimation.py reports the number
+
+
+def test_a_model_measured_poor_leans_on_the_current() -> None:
+    # the slow branch four times the cell's, as a cold pulse fit can be: with the error its long loads
+    # measure (0.48 of the overpotential) instead of the default 15 %, the filter trusts the current more
+    cell, wrong = true_model(), true_model(r2_ohm=0.08)
+    t, i = drive(seed=2)
+    v, soc = simulate_voltage(cell, t, i, 0.95)
+    v = v + np.random.default_rng(6).normal(0, 0.002, v.size)
+    ib = 0.99 * i - 0.03
+    before = rmse(estimate_soc(t, v, ib, wrong, initial_soc=0.95).soc, soc)
+    wrong.tables[0].model_error_rel = 0.48
+    after = rmse(estimate_soc(t, v, ib, wrong, initial_soc=0.95).soc, soc)
+    wrong.tables[0].model_error_rel = 0.05  # never trusted more than the configured floor
+    floor = rmse(estimate_soc(t, v, ib, wrong, initial_soc=0.95).soc, soc)
+    assert after < 0.9 * before and floor == before

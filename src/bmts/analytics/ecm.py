@@ -71,6 +71,8 @@ class EcmTable:
     params: dict[str, np.ndarray]
     rmse_v: np.ndarray = field(default_factory=lambda: np.zeros(0))
     source: str = ""
+    #: the table's measured model error as a fraction of its overpotential (long loads; NaN: not measured)
+    model_error_rel: float = float("nan")
 
     def at(self, soc: np.ndarray | float) -> dict[str, np.ndarray]:
         return {k: np.interp(soc, self.soc, v) for k, v in self.params.items()}
@@ -84,6 +86,8 @@ class EcmTable:
         }
         out.update({k: [float(f"{x:.6g}") for x in self.params[k]] for k in PARAM_KEYS})
         out["fit_rmse_v"] = [float(f"{x:.4g}") for x in self.rmse_v]
+        if np.isfinite(self.model_error_rel):
+            out["model_error_rel"] = round(self.model_error_rel, 4)
         return out
 
     @classmethod
@@ -100,7 +104,8 @@ class EcmTable:
         if soc.size < 1 or any(v.shape != soc.shape for v in params.values()) or np.any(np.diff(soc) <= 0):
             raise DataError(Issue(where, "an 'ecm' table needs ascending 'soc' and one value per SOC"))
         rmse = np.asarray(d.get("fit_rmse_v", []), dtype=float)
-        return cls(temp, cell, soc, params, rmse, str(d.get("source", "")))
+        error = float(d.get("model_error_rel", float("nan")))  # type: ignore[arg-type]
+        return cls(temp, cell, soc, params, rmse, str(d.get("source", "")), error)
 
 
 @dataclass
@@ -117,6 +122,20 @@ class CellModel:
     def temperature_range(self) -> tuple[float, float]:
         temps = [t.cell_temperature_celsius for t in self.tables]
         return min(temps), max(temps)
+
+    def model_error_rel(self, temperature: float | None) -> float:
+        """The tables' measured relative model error at a cell temperature: linear between tables that
+        have one, the nearest such table's outside; NaN when no table has one."""
+        tabs = sorted(
+            (t for t in self.tables if np.isfinite(t.model_error_rel)),
+            key=lambda t: t.cell_temperature_celsius,
+        )
+        if not tabs:
+            return float("nan")
+        if temperature is None or not np.isfinite(temperature):
+            return tabs[len(tabs) // 2].model_error_rel
+        temps = [t.cell_temperature_celsius for t in tabs]
+        return float(np.interp(temperature, temps, [t.model_error_rel for t in tabs]))
 
     def params(self, soc: np.ndarray | float, temperature: float | None) -> dict[str, np.ndarray]:
         """Parameters at SOC and cell temperature: linear between tables, Arrhenius-scaled outside."""

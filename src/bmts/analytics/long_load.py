@@ -58,6 +58,31 @@ def long_loads(
     return LongLoads(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
 
 
+def _model_overpotential(table: EcmTable, found: LongLoads) -> tuple[np.ndarray, np.ndarray]:
+    """The table's overpotential at the end of each load, and its slow pair's part per ohm of R2."""
+    cur, dur = found.current_a, found.duration_s
+    p = table.at(found.soc)
+    g = p["bv_scale_a"] * np.arcsinh(cur / p["bv_scale_a"])  # butler_volmer per load
+    slow = g * (1.0 - np.exp(-dur / p["tau2_s"]))
+    model = p["r0_ohm"] * cur + g * p["r1_ohm"] * (1.0 - np.exp(-dur / p["tau1_s"])) + p["r2_ohm"] * slow
+    return model, slow
+
+
+def relative_mismatch(
+    table: EcmTable, t: np.ndarray, v: np.ndarray, i: np.ndarray, soc: np.ndarray, capacity_ah: float
+) -> float:
+    """Median over the long loads of |measured - modelled| / |modelled| quasi-steady overpotential: how far
+    the table is from the cell at a load it was not fitted to (NaN without loads). A filter can weight the
+    model by it instead of by a fixed fraction of the overpotential."""
+    found = long_loads(
+        t, v, i, soc, capacity_ah, MIN_TAU2_MULTIPLE * float(np.median(table.params["tau2_s"]))
+    )
+    if found.soc.size == 0:
+        return float("nan")
+    model = _model_overpotential(table, found)[0]
+    return float(np.median(np.abs(found.overpotential_v - model) / np.maximum(np.abs(model), 1e-6)))
+
+
 def correct_slow_branch(
     table: EcmTable, t: np.ndarray, v: np.ndarray, i: np.ndarray, soc: np.ndarray, capacity_ah: float
 ) -> tuple[EcmTable, int]:
@@ -69,11 +94,8 @@ def correct_slow_branch(
     found = long_loads(t, v, i, soc, capacity_ah, MIN_TAU2_MULTIPLE * tau2)
     if found.soc.size == 0:
         return table, 0
-    s_end, cur, dur = found.soc, found.current_a, found.duration_s
-    p = table.at(s_end)
-    g = p["bv_scale_a"] * np.arcsinh(cur / p["bv_scale_a"])  # butler_volmer per load
-    slow = g * (1.0 - np.exp(-dur / p["tau2_s"]))
-    model = p["r0_ohm"] * cur + g * p["r1_ohm"] * (1.0 - np.exp(-dur / p["tau1_s"])) + p["r2_ohm"] * slow
+    s_end = found.soc
+    model, slow = _model_overpotential(table, found)
     delta = (found.overpotential_v - model) / slow
     groups = np.r_[0, np.cumsum(np.diff(s_end) > SOC_MERGE)]  # loads ending at one SOC (a second pass)
     s_mean = np.array([s_end[groups == k].mean() for k in range(groups[-1] + 1)])
@@ -87,5 +109,6 @@ def correct_slow_branch(
         params,
         table.rmse_v,
         table.source,
+        table.model_error_rel,
     )
     return out, int(s_end.size)

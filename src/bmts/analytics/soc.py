@@ -34,7 +34,7 @@ class SocConfig:
     offset_std_a: float = 0.10
     gain_std: float = 0.02
     model_error_v: float = 0.006  # voltage model error floor
-    model_error_rel: float = 0.15  # plus this fraction of the modelled overpotential
+    model_error_rel: float = 0.15  # plus this fraction of the overpotential (or the model's measured one)
     error_correlation_s: float = 60.0
     adapt_s: float = 600.0  # memory of the innovation-based model-error scale (0: no adaptation)
     bias_std_v: float = 0.010  # stationary spread of the model-voltage bias (hysteresis, OCV shift); 0: off
@@ -57,9 +57,13 @@ class SocResult:
 class _Lookup:
     """Model parameters on a SOC grid at one temperature."""
 
-    def __init__(self, model: CellModel, temperature: float | None) -> None:
+    def __init__(self, model: CellModel, temperature: float | None, floor_rel: float) -> None:
         s = np.linspace(0.0, 1.0, GRID)
         p = model.params(s, temperature)
+        measured = model.model_error_rel(temperature)
+        # the model error's share of the overpotential: the characterisation's measured one, never below
+        # the configured floor (one load rate does not show the model better than that elsewhere)
+        self.error_rel = max(floor_rel, measured) if np.isfinite(measured) else floor_rel
         self.ocv = model.ocv(s) + p["ocv_offset_v"]
         self.slope = np.maximum(np.gradient(self.ocv, s), 0.05)
         self.slope = np.convolve(np.pad(self.slope, 2, mode="edge"), np.ones(5) / 5, mode="valid")
@@ -99,7 +103,7 @@ class SocFilter:
         key = None if temperature is None or not np.isfinite(temperature) else round(temperature * 2) / 2
         found = self._lookups.get(key)
         if found is None:
-            found = _Lookup(self.model, key)
+            found = _Lookup(self.model, key, self.cfg.model_error_rel)
             self._lookups[key] = found
             lo, hi = self._t_range
             margin = self.cfg.temperature_margin_c
@@ -194,7 +198,7 @@ class SocFilter:
                 ]
             )
             span = max(float(tau_k[-1]), 1e-3)
-            noise = cfg.model_error_v**2 + (cfg.model_error_rel * float(np.abs(over).sum()) * inv_m) ** 2
+            noise = cfg.model_error_v**2 + (table.error_rel * float(np.abs(over).sum()) * inv_m) ** 2
             ph = p @ h
             if cfg.adapt_s > 0:  # covariance matching: innovations larger than P and R explain
                 w = 1.0 - np.exp(-span / cfg.adapt_s)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import polars as pl
 
 from bmts.analytics import cycle_summary
 from bmts.analytics.ecm import CellModel, fit_activation, fit_bv_activation, fit_ecm_table
-from bmts.analytics.long_load import correct_slow_branch
+from bmts.analytics.long_load import correct_slow_branch, relative_mismatch
 from bmts.analytics.ocv import fit_ocv, integrate_ah
 from bmts.analytics.soc import SocConfig, estimate_soc
 from bmts.analytics.soh import Window, resistance_soh, soh_from_full_cycles, soh_from_windows
@@ -95,11 +96,19 @@ def fit_cell_model(ocv_path: str | Path, pulse_paths: Sequence[str | Path]) -> C
     used: list[dict[str, object]] = []
     for name, cell, pt, pv, pi, soc in loads:  # long discharges: correct the slow branch of that table
         k = int(np.argmin([abs(tab.cell_temperature_celsius - cell) for tab in tables]))
-        n = 0
+        n, error = 0, float("nan")
         if abs(tables[k].cell_temperature_celsius - cell) <= 5.0:
             tables[k], n = correct_slow_branch(tables[k], pt, pv, pi, soc, ocv.capacity_ah)
-        if n:
-            used.append({"source": name, "table": tables[k].source, "loads": n})
+            error = relative_mismatch(tables[k], pt, pv, pi, soc, ocv.capacity_ah)  # after any correction
+            tables[k] = replace(tables[k], model_error_rel=error)
+        if n or np.isfinite(error):  # loads: the R2 correction's count (0: not corrected, b below 1C)
+            note = {
+                "source": name,
+                "table": tables[k].source,
+                "loads": n,
+                "model_error_rel": round(error, 4) if np.isfinite(error) else None,
+            }
+            used.append(note)
         else:
             skipped.append(name)
     notes: dict[str, object] = {"ocv_source": Path(ocv_path).name, "skipped": skipped, "long_loads": used}

@@ -1,0 +1,322 @@
+"""SOC on simulated cells that are not the Panasonic cell: a generalisation testbed for the cold.
+
+Each cell is a PyBaMM physics model (SPMe, lumped thermal model, published parameter sets whose diffusivities,
+exchange currents and electrolyte transport follow Arrhenius laws). Per cell and ambient (25, 10, 0, -10,
+-20 degC) it simulates the characterisation the acceptance check gives — a 25 degC C/20 discharge from full
+(OCV), and at the ambient an HPPC-like pulse test (0.5/1/2/3C discharge and charge pulses of 10 s at every
+10 % SOC) and a dis5-like file (C/3 discharges of 10 % each followed by a 20 min rest) — writes them as BDF
+CSV, fits them with `bmts.pipeline.state.fit_cell_model`, and scores seeded synthetic drive profiles (an
+hour from full, regen and peaks, derated in the cold) the way the acceptance check does:
+A) the whole file with BMS sensor errors (offset 20-50 mA, gain 0.5-1.5 %, 2 mV noise), started at 1.0;
+B) exact sensors, cut at the start of driving, started at 0.7, scored after 600 s.
+Truth: SOC = 1 + Ah / C_ref with C_ref the C/20 capacity. Also printed: coulomb counting with the BMS
+sensors, and the fitted model's open-loop voltage error on the drive (measured - model, mV).
+Simulations are cached under the temp dir keyed by their inputs (a rerun takes ~1 min; first run ~10 min).
+Usage: python benchmarks/soc_synthetic.py [--cells OKane2022 Mohtat2020] [--temps 25 10 0 -10 -20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import tempfile
+import time
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from _common import machine_line, markdown_table
+from bmts.analytics.ecm import CellModel, simulate_voltage
+from bmts.analytics.soc import SocConfig, coulomb_count, estimate_soc
+from bmts.pipeline import state
+
+CACHE = Path(tempfile.gettempdir()) / "bmts-soc-synthetic"
+SIM_VERSION = 1  # bump when a simulated protocol changes
+#: published parameter sets with temperature-dependent kinetics and transport: O'Kane 2022 (LG M50 21700,
+#: NMC811/graphite-SiOx, Chen 2020 with Arrhenius laws) and Mohtat 2020 (NMC532/graphite pouch, 5 Ah)
+CELLS = ("OKane2022", "Mohtat2020")
+TEMPS_C = (25.0, 10.0, 0.0, -10.0, -20.0)
+DRIVE_SEEDS = (11, 12, 13)
+#: vehicle-like derating: (largest discharge C-rate, largest regen C-rate) by ambient (>= key)
+DERATING = ((10.0, 3.0, 1.5), (0.0, 2.5, 1.0), (-10.0, 2.0, 0.6), (-99.0, 1.5, 0.3))
+PULSE_C = (0.5, 1.0, 2.0, 3.0)
+#: per (cell, ambient) of the last run: the table's long-load model error and Butler-Volmer scale (C-rate)
+FITTED: dict[tuple[str, float], tuple[float, float]] = {}
+
+
+def _parameters(cell: str, ambient_c: float, lower_v: float | None = None):  # type: ignore[no-untyped-def]
+    import pybamm
+
+    p = pybamm.ParameterValues(cell)
+    p.set_initial_state(1.0)  # SOC 1 at the set's own upper cut-off
+    kelvin = 273.15 + ambient_c
+    p.update({"Ambient temperature [K]": kelvin, "Initial temperature [K]": kelvin})
+    if lower_v is not None:  # lift the cut-offs for driven profiles (the protocol, not the cell, stops them)
+        p.update({"Lower voltage cut-off [V]": lower_v, "Upper voltage cut-off [V]": 4.6})
+    return p
+
+
+def _solution_arrays(sol, ambient_c: float) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+    return {
+        "t": sol["Time [s]"].entries,
+        "v": sol["Voltage [V]"].entries,
+        "i": -sol["Current [A]"].entries,  # bmts sign: positive while charging
+        "temp": sol["Volume-averaged cell temperature [C]"].entries,
+        "ah": -sol["Discharge capacity [A.h]"].entries,
+        "ambient": np.full(sol["Time [s]"].entries.size, ambient_c),
+    }
+
+
+def _cached(key: dict[str, object], build) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(json.dumps({**key, "v": SIM_VERSION}, sort_keys=True).encode()).hexdigest()[:16]
+    path = CACHE / f"{key['kind']}_{digest}.npz"
+    if path.exists():
+        return dict(np.load(path))
+    started = time.perf_counter()
+    arrays = build()
+    np.savez(path, **arrays)
+    print(f"  simulated {key} in {time.perf_counter() - started:.0f} s", flush=True)
+    return arrays
+
+
+def _run_experiment(cell: str, ambient_c: float, steps: list[str], period_s: float) -> dict[str, np.ndarray]:
+    import pybamm
+
+    pybamm.set_logging_level("ERROR")
+    p = _parameters(cell, ambient_c)
+    model = pybamm.lithium_ion.SPMe(options={"thermal": "lumped"})
+    experiment = pybamm.Experiment(steps, period=f"{period_s:g} seconds")
+    sim = pybamm.Simulation(model, parameter_values=p, experiment=experiment, solver=pybamm.IDAKLUSolver())
+    return _solution_arrays(sim.solve(), ambient_c)
+
+
+def c20(cell: str) -> dict[str, np.ndarray]:
+    """The OCV test: rest, C/20 discharge from full to the lower cut-off, rest (25 degC)."""
+    steps = ["Rest for 10 minutes", "Discharge at C/20 until {lo} V", "Rest for 1 hour"]
+    return _cached(
+        {"kind": "c20", "cell": cell},
+        lambda: _run_experiment(cell, 25.0, [s.format(lo=_cutoff(cell)) for s in steps], 60.0),
+    )
+
+
+def _cutoff(cell: str) -> float:
+    import pybamm
+
+    return float(pybamm.ParameterValues(cell)["Lower voltage cut-off [V]"])
+
+
+def hppc(cell: str, ambient_c: float) -> dict[str, np.ndarray]:
+    """Pulses at every 10 % SOC from full: 10 s discharge and charge at each C-rate with 2 min rests,
+    then 10 % at 1C and a 30 min rest (voltage-limited like a cycler)."""
+    lo, hi = _cutoff(cell), 4.3
+    steps = ["Rest for 30 minutes"]
+    for _ in range(9):
+        for c in PULSE_C:
+            steps += [
+                f"Discharge at {c}C for 10 seconds or until {lo} V",
+                "Rest for 2 minutes",
+                f"Charge at {c}C for 10 seconds or until {hi} V",
+                "Rest for 2 minutes",
+            ]
+        steps += [f"Discharge at 1C for 6 minutes or until {lo} V", "Rest for 30 minutes"]
+    return _cached(
+        {"kind": "hppc", "cell": cell, "ambient": ambient_c, "pulses": PULSE_C},
+        lambda: _run_experiment(cell, ambient_c, steps, 1.0),
+    )
+
+
+def long_loads(cell: str, ambient_c: float) -> dict[str, np.ndarray]:
+    """dis5-like: from full, C/3 discharges of 10 % SOC (18 min), each followed by a 20 min rest."""
+    lo = _cutoff(cell)
+    steps = ["Rest for 10 minutes"]
+    for _ in range(9):
+        steps += [f"Discharge at C/3 for 18 minutes or until {lo} V", "Rest for 20 minutes"]
+    return _cached(
+        {"kind": "dis5", "cell": cell, "ambient": ambient_c},
+        lambda: _run_experiment(cell, ambient_c, steps, 10.0),
+    )
+
+
+def drive_profile(seed: int, capacity_ah: float, ambient_c: float) -> tuple[np.ndarray, np.ndarray]:
+    """(t, current bmts-signed) at 1 s: 5 min rest, ~60 min of driving segments (cruise, acceleration
+    peaks, regen, idle; seeded), 10 min rest. Peaks and regen are clipped by the ambient's derating."""
+    rng = np.random.default_rng(seed)
+    peak_c, regen_c = next((p, r) for t, p, r in DERATING if ambient_c >= t)
+    parts = [np.zeros(300)]
+    total = 0
+    while total < 3600:
+        kind = rng.choice(4, p=[0.45, 0.2, 0.2, 0.15])
+        if kind == 0:  # cruise: a level with slow wander
+            n = int(rng.integers(40, 200))
+            seg = -rng.uniform(0.3, 1.1) + 0.08 * np.cumsum(rng.normal(0, 0.1, n)) / np.sqrt(n)
+        elif kind == 1:  # acceleration: a rounded peak
+            n = int(rng.integers(6, 25))
+            seg = -rng.uniform(1.2, 3.0) * np.sin(np.linspace(0, np.pi, n)) ** 0.5
+        elif kind == 2:  # regen braking
+            n = int(rng.integers(5, 15))
+            seg = rng.uniform(0.3, 1.5) * np.sin(np.linspace(0, np.pi, n))
+        else:  # idle
+            n = int(rng.integers(5, 40))
+            seg = np.zeros(n)
+        parts.append(seg)
+        total += n
+    parts.append(np.zeros(600))
+    c_rate = np.clip(np.concatenate(parts), -peak_c, regen_c)
+    return np.arange(c_rate.size, dtype=float), c_rate * capacity_ah
+
+
+def drive(cell: str, ambient_c: float, seed: int) -> dict[str, np.ndarray]:
+    def build() -> dict[str, np.ndarray]:
+        import pybamm
+
+        pybamm.set_logging_level("ERROR")
+        p = _parameters(cell, ambient_c, lower_v=2.0)
+        t, i = drive_profile(seed, float(p["Nominal cell capacity [A.h]"]), ambient_c)
+        p["Current function [A]"] = pybamm.Interpolant(t, -i, pybamm.t)
+        model = pybamm.lithium_ion.SPMe(options={"thermal": "lumped"})
+        sim = pybamm.Simulation(model, parameter_values=p, solver=pybamm.IDAKLUSolver(rtol=1e-6, atol=1e-8))
+        return _solution_arrays(sim.solve(t_eval=[0.0, float(t[-1])], t_interp=t), ambient_c)
+
+    return _cached({"kind": "drive", "cell": cell, "ambient": ambient_c, "seed": seed}, build)
+
+
+def write_bdf(arrays: dict[str, np.ndarray], path: Path) -> Path:
+    pl.DataFrame(
+        {
+            "Test Time / s": arrays["t"],
+            "Voltage / V": arrays["v"],
+            "Current / A": arrays["i"],
+            "Ambient Temperature / degC": arrays["ambient"],
+            "Surface Temperature T1 / degC": arrays["temp"],
+        }
+    ).write_csv(path)
+    return path
+
+
+def fit(cell: str, ambient_c: float, folder: Path) -> tuple[CellModel, float]:
+    """The cell model from the simulated characterisation (as BDF CSV files), and C_ref (C/20 Ah)."""
+    ocv = c20(cell)
+    tag = f"{cell}_{ambient_c:g}C"
+    files = [
+        write_bdf(hppc(cell, ambient_c), folder / f"{tag}_HPPC.bdf.csv"),
+        write_bdf(long_loads(cell, ambient_c), folder / f"{tag}_dis5.bdf.csv"),
+    ]
+    model = state.fit_cell_model(write_bdf(ocv, folder / f"{cell}_C20.bdf.csv"), files)
+    return model, float(-ocv["ah"].min())  # Ah discharged to the cut-off
+
+
+def rmse_pct(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((a - b) ** 2)) * 100)
+
+
+def score(
+    model: CellModel, c_ref: float, d: dict[str, np.ndarray], case: str, seed: int, config: SocConfig | None
+) -> dict[str, float]:
+    """A, B and coulomb counting RMSE (% SOC) and the open-loop voltage error (mV) of one drive."""
+    t, v, i, temp = d["t"], d["v"], d["i"], d["temp"]
+    truth = 1.0 + d["ah"] / c_ref
+    t0 = float(t[np.argmax(np.abs(i) > 0.05)])
+    rng = np.random.default_rng([seed, zlib.crc32(case.encode())])
+    offset = rng.uniform(0.02, 0.05) * rng.choice([-1, 1])
+    gain = 1 + rng.uniform(0.005, 0.015) * rng.choice([-1, 1])
+    i_bms, v_bms = gain * i + offset, v + rng.normal(0, 0.002, t.size)
+    k = t >= t0
+    a = estimate_soc(t, v_bms, i_bms, model, temp, 1.0, config)
+    b = estimate_soc(t[k] - t0, v[k], i[k], model, temp[k], 0.7, config)
+    late = (t[k] - t0) >= 600
+    cc = coulomb_count(t, i_bms, c_ref, 1.0)
+    model_v, _ = simulate_voltage(model, t, i, 1.0, float(np.median(temp[k])))
+    err = (v - model_v)[k] * 1e3
+    return {
+        "a": rmse_pct(a.soc[k], truth[k]),
+        "b": rmse_pct(b.soc[late], truth[k][late]),
+        "cc": rmse_pct(cc[k], truth[k]),
+        "v_mean": float(err.mean()),
+        "v_rmse": float(np.sqrt(np.mean(err**2))),
+        "t_cell": float(np.median(temp[k])),
+    }
+
+
+def run(
+    cells: Sequence[str], temps: Sequence[float], config: SocConfig | None = None, seed: int = 1
+) -> list[tuple[str, float, str, dict[str, float]]]:
+    out = []
+    with tempfile.TemporaryDirectory(prefix="bmts-soc-synth-") as work:
+        for cell in cells:
+            for amb in temps:
+                try:
+                    model, c_ref = fit(cell, amb, Path(work))
+                except Exception as e:  # a temperature the simulation or the fit cannot do is reported
+                    print(f"{cell} {amb:g} degC: characterisation failed: {e}", flush=True)
+                    continue
+                table = model.tables[0]
+                scale_c = float(np.median(table.params["bv_scale_a"])) / c_ref
+                FITTED[(cell, amb)] = (table.model_error_rel, scale_c)
+                for s in DRIVE_SEEDS:
+                    case = f"{cell}_{amb:g}C_drive{s}"
+                    try:
+                        out.append(
+                            (cell, amb, case, score(model, c_ref, drive(cell, amb, s), case, seed, config))
+                        )
+                    except Exception as e:
+                        print(f"{case}: failed: {e}", flush=True)
+    return out
+
+
+def report(results: list[tuple[str, float, str, dict[str, float]]]) -> None:
+    rows = [
+        (cell, f"{amb:g}", case.rsplit("_", 1)[-1], f"{r['t_cell']:.1f}", f"{r['a']:.2f}", f"{r['b']:.2f}",
+         f"{r['cc']:.2f}", f"{r['v_mean']:+.1f}", f"{r['v_rmse']:.1f}")
+        for cell, amb, case, r in results
+    ]  # fmt: skip
+    heads = ["cell", "ambient degC", "drive", "cell degC (median)", "A %", "B %", "CC (BMS) %",
+             "open-loop mean mV", "open-loop RMSE mV"]  # fmt: skip
+    print(markdown_table(heads, rows))
+    summary = []
+    for cell in dict.fromkeys(r[0] for r in results):
+        for amb in dict.fromkeys(r[1] for r in results if r[0] == cell):
+            sel = [r[3] for r in results if r[0] == cell and r[1] == amb]
+            a, b = np.array([x["a"] for x in sel]), np.array([x["b"] for x in sel])
+            error, scale_c = FITTED.get((cell, amb), (float("nan"), float("nan")))
+            summary.append(
+                (cell, f"{amb:g}", f"{a.mean():.2f} / {a.max():.2f}", f"{b.mean():.2f} / {b.max():.2f}",
+                 f"{scale_c:.2f}", f"{error:.3f}")
+            )  # fmt: skip
+    print()
+    heads = [
+        "cell",
+        "ambient degC",
+        "A mean / worst",
+        "B mean / worst",
+        "BV scale C",
+        "long-load model error",
+    ]
+    print(markdown_table(heads, summary))
+    for name, pick in (("25/10 degC", lambda x: x >= 10), ("0/-10/-20 degC", lambda x: x < 10)):
+        sel = [r[3] for r in results if pick(r[1])]
+        if sel:
+            a, b = np.array([x["a"] for x in sel]), np.array([x["b"] for x in sel])
+            print(
+                f"\n{name}: A {a.mean():.2f} / {a.max():.2f}, B {b.mean():.2f} / {b.max():.2f} ({len(sel)} drives)"
+            )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cells", nargs="+", default=list(CELLS))
+    ap.add_argument("--temps", nargs="+", type=float, default=list(TEMPS_C))
+    a = ap.parse_args()
+    print(machine_line())
+    print("\n### SOC on simulated cells (PyBaMM SPMe + lumped thermal; RMSE % SOC)\n")
+    started = time.perf_counter()
+    report(run(a.cells, a.temps))
+    print(f"\n{time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
