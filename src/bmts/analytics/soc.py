@@ -67,11 +67,9 @@ class _Lookup:
         self.ocv = model.ocv(s) + p["ocv_offset_v"]
         self.slope = np.maximum(np.gradient(self.ocv, s), 0.05)
         self.slope = np.convolve(np.pad(self.slope, 2, mode="edge"), np.ones(5) / 5, mode="valid")
-        self.rows = [
-            (float(self.ocv[k]), float(self.slope[k]), float(p["r0_ohm"][k]), float(p["r1_ohm"][k]),
-             float(p["tau1_s"][k]), float(p["r2_ohm"][k]), float(p["tau2_s"][k]), float(p["bv_scale_a"][k]))
-            for k in range(GRID)
-        ]  # fmt: skip
+        keys = ("r0_ohm", "r1_ohm", "tau1_s", "r2_ohm", "tau2_s", "bv_scale_a")
+        columns = np.broadcast_arrays(self.ocv, self.slope, *(p[k] for k in keys))
+        self.rows: list[list[float]] = np.column_stack(columns).tolist()
 
     def at(self, soc: float) -> tuple[float, ...]:
         k = min(max(round(soc * (GRID - 1)), 0), GRID - 1)
