@@ -180,11 +180,12 @@ class SocFilter:
             ds = ds_dg * (x[4] - 1.0) + ds_db * x[3]  # = cumsum(icor dt) / c
             g = butler_volmer(icor, scale)
             e1, e2 = np.exp(-tau_k / tau1), np.exp(-tau_k / tau2)
-            f1 = r1 * np.cumsum((1.0 - np.exp(-dt / tau1)) * g / e1) * e1
-            f2 = r2 * np.cumsum((1.0 - np.exp(-dt / tau2)) * g / e2) * e2
-            over = r0 * icor + e1 * x[1] + f1 + e2 * x[2] + f2
-            resid = vb - (ocv0 + slope * ds + over + x[5])
-            y = float(resid.sum()) * inv_m
+            # the RC voltages over the block: v_j(t) = e_j (v_j(0) + R_j sum (1 - exp(-dt/tau_j)) g / e_j)
+            v1 = e1 * (x[1] - r1 * np.cumsum(np.expm1(-dt / tau1) * g / e1))
+            v2 = e2 * (x[2] - r2 * np.cumsum(np.expm1(-dt / tau2) * g / e2))
+            over = r0 * icor + v1 + v2
+            # the block's mean voltage residual: measured - (OCV + slope ds + overpotential + bias)
+            y = (float(vb.sum()) - slope * float(ds.sum()) - float(over.sum())) * inv_m - ocv0 - x[5]
             h = np.array(
                 [
                     slope,
@@ -216,7 +217,8 @@ class SocFilter:
             phi[1, 1], phi[2, 2] = e1[-1], e2[-1]
             relax = np.exp(-float(np.abs(icor) @ dt) / (c * cfg.bias_relax_soc))  # hysteresis-like decay
             phi[5, 5] = relax
-            x = np.array([s_k[-1], e1[-1] * x[1] + f1[-1], e2[-1] * x[2] + f2[-1], x[3], x[4], relax * x[5]])
+            v1_end, v2_end = v1[-1] + e1[-1] * dx[1], v2[-1] + e2[-1] * dx[2]  # with the update's correction
+            x = np.array([s_k[-1], v1_end, v2_end, x[3], x[4], relax * x[5]])
             p = phi @ p @ phi.T
             p[0, 0] += cfg.soc_walk_per_s**2 * span
             p[1, 1] += 1e-8 * span
