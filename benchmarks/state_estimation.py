@@ -6,7 +6,7 @@ and long-discharge (dis5) files only; every drive cycle (never seen by the fit) 
 0.5-1.5 %, 2 mV voltage noise, drawn per cycle from a fixed seed), started at the true SOC; (B) exact
 sensors, cut at the start of driving and started 30 points low, scored after the first 10 minutes.
 Plain coulomb counting on the same BMS-grade signals runs beside it, and both are timed.
-SOH: NASA capacities from each discharge file (full cycles) and from the charge... the NASA files hold
+SOH: NASA full cycles by `bmts soh` on each cell's folder of discharge files; the NASA files hold
 discharges only, so partial windows are the 3.9-3.6 V part of each discharge (calibrated on the first
 five as nominal); CALCE from the raw Arbin files via `bmts.pipeline.state`, full cycles and the charging
 samples within 3.8-4.1 V alone (calibrated on the first five as nominal). "Best scale": the partial
@@ -94,14 +94,14 @@ def nasa_table() -> None:
     for cell in ("B0005", "B0006", "B0007", "B0018"):
         folder = SHARED_DATA / "nasa_pcoe" / "data" / "discharge_data" / cell
         files = sorted(folder.glob("dis_*.csv"), key=lambda p: int(p.name.split("_")[1]))
-        truth, full, parts = [], [], []
+        truth, parts = [], []
         for k, path in enumerate(files, start=1):
             f = pl.read_csv(path)
             t, v, i = (f[c].to_numpy().astype(float) for c in ("discharge_time", "voltage", "current"))
             truth.append(float(path.stem.split("_cap_")[1]))
-            dt = np.diff(t, prepend=t[:1])
-            full.append(float(np.sum(np.where(i < -0.1, -i * dt, 0.0)) / 3600))
             parts.append(pl.DataFrame({"t": t, "v": -v, "i": -i, "c": np.full(t.size, k)}))
+        # full cycles as `bmts soh` gives them (the NASA reader declares the 2.7 V end of NASA's Capacity)
+        full = state.soh_table([folder], 2.0).sort("cycle")["capacity_ah"].to_numpy()
         p = pl.concat(parts)
         # a discharge seen backwards is a charge: the window is 3.6-3.9 V of the discharge
         part = soh_from_windows(p["t"].to_numpy(), p["v"].to_numpy(), p["i"].to_numpy(), p["c"].to_numpy(), 2.0,
@@ -110,7 +110,7 @@ def nasa_table() -> None:
         est_p = np.full(truth_a.size, np.nan)
         est_p[part["cycle"].to_numpy() - 1] = part["capacity_ah"].to_numpy()
         ok = np.isfinite(est_p)
-        rows.append((cell, len(files), f"{rmse_pct(np.array(full) / 2.0, truth_a / 2.0):.2f}",
+        rows.append((cell, len(files), f"{rmse_pct(full / 2.0, truth_a / 2.0):.2f}",
                      f"{rmse_pct(est_p[ok] / 2.0, truth_a[ok] / 2.0):.2f}",
                      f"{best_scale_pct(est_p[ok], truth_a[ok], 2.0):.2f}", int(ok.sum())))  # fmt: skip
     print("\n### SOH, NASA PCoE (RMSE, % of 2.0 Ah nominal)\n")

@@ -74,6 +74,24 @@ def test_full_cycles_give_the_discharged_capacity() -> None:
     assert np.all(table["capacity_std_ah"].to_numpy() > 0)
 
 
+def test_full_cycles_stop_at_a_declared_end_of_discharge_voltage() -> None:
+    # a data set whose capacity is defined to 3.3 V (as NASA PCoE's to 2.7 V) while its discharges go on
+    t, v, i, c, caps = cycling(n=5)
+    eod = np.where(c == 3, np.nan, 3.3)  # cycle 3 declares none
+    table = soh_from_full_cycles(t, i, c, NOMINAL, voltage_v=v, end_of_discharge_v=eod)
+    cap = table["capacity_ah"].to_numpy()
+    below = (v < 3.3) & (i < 0) & (c == 1)
+    assert below.sum() > 3  # the discharge does go below 3.3 V
+    assert cap[2] == pytest.approx(caps[2], rel=0.01)
+    for k in (0, 1, 3, 4):
+        assert cap[k] < caps[k] - 0.01 * NOMINAL
+    # the charge down to 3.3 V: to the interpolated crossing, within a logging step's charge
+    step_ah = 1.0 * NOMINAL * 10.0 / 3600.0
+    soc_at = np.interp(3.3 + 0.05 * NOMINAL, ocv(np.linspace(0, 1, 2001)), np.linspace(0, 1, 2001))
+    cell = NOMINAL * (1.02 - 0.004 * np.arange(5))
+    assert np.allclose(cap[[0, 1, 3, 4]], (cell * (1 - soc_at))[[0, 1, 3, 4]], atol=step_ah)
+
+
 def test_partial_discharges_are_not_taken_for_the_capacity() -> None:
     # a field log: every fourth cycle is a full discharge, the others stop at 40-70 % SOC
     left = np.where(np.arange(40) % 4 == 0, 0.0, np.linspace(0.4, 0.7, 40))

@@ -17,13 +17,18 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from bmts.analytics.cycles import deep_discharge_fraction, step_labels
 from bmts.analytics.soh_onset import below_window_shortfall, excess_slopes
 
 CAL_CYCLES = 5  # cycles that calibrate a partial-window fraction when no full cycle is available
 MIN_FULL_FRACTION = 0.02  # a "cycle" discharging less than this fraction of nominal is not a cycle
 MIN_DISCHARGE_C_RATE = 0.02  # a sample discharging at more than C/50 is part of a discharge
-TOP_TOLERANCE_V = 0.05  # a full discharge starts this close to the highest discharge start in the data
-BOTTOM_TOLERANCE_V = 0.10  # ... and ends this close to the lowest voltage a discharge reached
+# a full discharge starts this close to the highest discharge starts in the data (their 99th percentile: a
+# rest after a full charge relaxes by tens of mV) and ends in the lowest quarter of the voltage range above
+# the lowest voltages discharges reached (1st percentile): the last logged sample of a discharge lands
+# anywhere in the steep tail (NASA PCoE B0007: 1.74-2.20 V at a 2.2 V cut-off), little charge apart
+TOP_TOLERANCE_V = 0.05
+BOTTOM_RANGE_FRACTION = 0.25
 # a charge "entered" the window when its first sample inside is within this many logging steps of v_low
 ENTRY_STEPS = 2.0
 ENTRY_MIN_V = 0.005  # ... or this close to it (noise and resolution of cycler and BMS logs)
@@ -49,10 +54,21 @@ def _per_cycle(cycles: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.n
     return ids, np.bincount(inverse, weights=values, minlength=ids.size)
 
 
-def full_cycle_capacity(t: np.ndarray, i: np.ndarray, cycles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(cycle ids, discharged Ah per cycle)."""
+def full_cycle_capacity(
+    t: np.ndarray,
+    i: np.ndarray,
+    cycles: np.ndarray,
+    voltage_v: np.ndarray | None = None,
+    end_of_discharge_v: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(cycle ids, discharged Ah per cycle); with the end-of-discharge voltage a data set defines its
+    capacity to (per sample, NaN where none), only the charge down to it, as `bmts cycles` counts it."""
     dt = _dt(t, cycles)
-    return _per_cycle(cycles, np.where(i < 0, -i * dt, 0.0) / 3600.0)
+    ah = np.where(i < 0, -i * dt, 0.0) / 3600.0
+    if voltage_v is not None and end_of_discharge_v is not None:
+        eod = np.nan_to_num(end_of_discharge_v, nan=-np.inf)
+        ah = ah * (1.0 - deep_discharge_fraction(voltage_v, i, step_labels(i), eod))
+    return _per_cycle(cycles, ah)
 
 
 def window_charge(
@@ -125,9 +141,10 @@ def full_discharges(
     v: np.ndarray, i: np.ndarray, cycles: np.ndarray, nominal_ah: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """(cycle ids, whether the cycle's discharge ran over the whole voltage range the data shows): it began
-    within TOP_TOLERANCE_V of the highest discharge start (the voltage just before its first discharging
-    sample: a rest after a full charge, or the charge's end) and reached within BOTTOM_TOLERANCE_V of the
-    lowest voltage any discharge reached. Only such a discharge measures the capacity; a partial one (a
+    within TOP_TOLERANCE_V of the highest discharge starts (the voltage just before its first discharging
+    sample: a rest after a full charge, or the charge's end) and reached the lowest quarter of the range
+    above the lowest voltages discharges reached. Data that never reaches the cell's limits (a fleet kept
+    at 20-80 %) calls its deepest cycles full. Only such a discharge measures the capacity; a partial one (a
     vehicle driven from 80 to 30 %) says how much was used, not how much there is."""
     ids = np.unique(cycles)
     discharging = i < -MIN_DISCHARGE_C_RATE * nominal_ah
@@ -142,17 +159,22 @@ def full_discharges(
     per = pl.DataFrame({"c": ids}).join(per, on="c", how="left", maintain_order="left")
     start = per["start"].to_numpy().astype(float)
     end = per["end"].to_numpy().astype(float)
-    top, bottom = np.nanmax(start), np.nanmin(end)
-    full = (start >= top - TOP_TOLERANCE_V) & (end <= bottom + BOTTOM_TOLERANCE_V)
+    top, bottom = np.nanpercentile(start, 99), np.nanpercentile(end, 1)
+    full = (start >= top - TOP_TOLERANCE_V) & (end <= bottom + BOTTOM_RANGE_FRACTION * (top - bottom))
     return ids, np.nan_to_num(full, nan=False).astype(bool)
 
 
 def soh_from_full_cycles(
-    t: np.ndarray, i: np.ndarray, cycles: np.ndarray, nominal_ah: float, voltage_v: np.ndarray | None = None
+    t: np.ndarray,
+    i: np.ndarray,
+    cycles: np.ndarray,
+    nominal_ah: float,
+    voltage_v: np.ndarray | None = None,
+    end_of_discharge_v: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """Capacity and SOH of every cycle that discharged at least 2 % of nominal; given the voltage, of
-    every cycle whose discharge was full (`full_discharges`)."""
-    ids, cap = full_cycle_capacity(t, i, cycles)
+    every cycle whose discharge was full (`full_discharges`), counted down to `end_of_discharge_v`."""
+    ids, cap = full_cycle_capacity(t, i, cycles, voltage_v, end_of_discharge_v)
     keep = cap >= MIN_FULL_FRACTION * nominal_ah
     if voltage_v is not None:
         keep &= full_discharges(voltage_v, i, cycles, nominal_ah)[1]

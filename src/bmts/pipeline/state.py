@@ -214,7 +214,9 @@ def soh_from_frame(
     win = window or Window()
     t, v, i = _arrays(frame, where)
     cycles = frame["cycle"].to_numpy()
-    full = soh_from_full_cycles(t, i, cycles, nominal_ah, voltage_v=v)
+    eod = frame["end_of_discharge_voltage_volt"] if "end_of_discharge_voltage_volt" in frame.columns else None
+    declared = None if eod is None or eod.null_count() == eod.len() else eod.to_numpy().astype(float)
+    full = soh_from_full_cycles(t, i, cycles, nominal_ah, voltage_v=v, end_of_discharge_v=declared)
     keep = full.filter(pl.col("capacity_ah") >= 0.1 * nominal_ah)
     if keep.height >= 0.5 * np.unique(cycles).size:
         table = keep
