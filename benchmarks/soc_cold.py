@@ -7,7 +7,7 @@ low, scored after 10 min). `stress`: the 0 degC drive cycles scored with a model
 10 degC files only (the 0 degC pulse tests withheld, resistances Arrhenius-extrapolated below 10 degC) —
 the closest proxy the data has for an unseen colder temperature; `stress25`: the 10 degC cycles with the
 25 degC model alone (one table: the default activation temperatures). The drive cycles are never fitted.
-Usage: python benchmarks/soc_cold.py [--mode own|stress|stress25] [--temps 25degC 10degC]
+Usage: python benchmarks/soc_cold.py [--mode own|stress|stress25] [--temps 25degC 10degC] [--quick]
 """
 
 from __future__ import annotations
@@ -102,7 +102,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", choices=("own", "stress", "stress25"), default="own")
     ap.add_argument("--temps", nargs="+", default=list(TEMPS))
+    ap.add_argument("--quick", action="store_true", help="mode own at 25 degC only")
     a = ap.parse_args()
+    if a.quick:
+        a.mode, a.temps = "own", ["25degC"]
     print(machine_line())
     if not PAN.is_dir():
         raise SystemExit(f"{PAN} is not present")

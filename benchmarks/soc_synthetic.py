@@ -12,7 +12,7 @@ B) exact sensors, cut at the start of driving, started at 0.7, scored after 600 
 Truth: SOC = 1 + Ah / C_ref with C_ref the C/20 capacity. Also printed: coulomb counting with the BMS
 sensors, and the fitted model's open-loop voltage error on the drive (measured - model, mV).
 Simulations are cached under the temp dir keyed by their inputs (a rerun takes ~1 min; first run ~10 min).
-Usage: python benchmarks/soc_synthetic.py [--cells OKane2022 Mohtat2020] [--temps 25 10 0 -10 -20]
+Usage: python benchmarks/soc_synthetic.py [--cells OKane2022 Mohtat2020] [--temps 25 10 0 -10 -20] [--quick]
 """
 
 from __future__ import annotations
@@ -310,7 +310,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cells", nargs="+", default=list(CELLS))
     ap.add_argument("--temps", nargs="+", type=float, default=list(TEMPS_C))
+    ap.add_argument("--quick", action="store_true", help="Mohtat2020 at 25 and -20 degC only")
     a = ap.parse_args()
+    if a.quick:
+        a.cells, a.temps = ["Mohtat2020"], [25.0, -20.0]
     print(machine_line())
     print("\n### SOC on simulated cells (PyBaMM SPMe + lumped thermal; RMSE % SOC)\n")
     started = time.perf_counter()
