@@ -93,12 +93,15 @@ def test_full_cycles_stop_at_a_declared_end_of_discharge_voltage() -> None:
 
 
 def test_partial_discharges_are_not_taken_for_the_capacity() -> None:
-    # a field log: every fourth cycle is a full discharge, the others stop at 40-70 % SOC
-    left = np.where(np.arange(40) % 4 == 0, 0.0, np.linspace(0.4, 0.7, 40))
+    # a field log: every fourth cycle is a full discharge, whose last logged sample lands anywhere in the
+    # steep tail (0-3 % SOC, 0.1 V apart), the others stop at 40-70 % SOC
+    tail = np.random.default_rng(3).uniform(0.0, 0.03, 40)
+    full_k = np.arange(40) % 4 == 0
+    left = np.where(full_k, tail, np.linspace(0.4, 0.7, 40))
     t, v, i, c, caps = cycling(left_soc=left)
     ids, full = full_discharges(v, i, c, NOMINAL)
     assert ids.tolist() == list(range(1, 41))
-    assert full.tolist() == (left == 0.0).tolist()
+    assert full.tolist() == full_k.tolist()
     table = soh_from_full_cycles(t, i, c, NOMINAL, voltage_v=v)
     assert table["cycle"].to_list() == (ids[full]).tolist()
     assert np.max(np.abs(table["capacity_ah"].to_numpy() - caps[full])) < 0.01 * NOMINAL
