@@ -79,11 +79,19 @@ def battery_cycles(store: Store, battery_id: str) -> pl.DataFrame:
     return cycle_table(battery_frame(store, battery_id))
 
 
+def declared_end_of_discharge(frame: pl.DataFrame) -> np.ndarray | None:
+    """Per sample, the end-of-discharge voltage the readers declared for their data sets (NaN where one
+    declared none), or None when none did: the voltage a data set's own capacity figure stops at."""
+    if "end_of_discharge_voltage_volt" not in frame.columns:
+        return None
+    eod = frame["end_of_discharge_voltage_volt"]
+    return None if eod.null_count() == eod.len() else eod.to_numpy().astype(float)
+
+
 def cycle_table(frame: pl.DataFrame) -> pl.DataFrame:
     """The per-cycle table of a frame made by `battery_frame` (battery-wide cycles, source columns)."""
     cycles = frame["cycle"].to_numpy()
-    eod = frame["end_of_discharge_voltage_volt"]
-    table = cycle_summary(frame, cycles, None if eod.null_count() == eod.len() else eod.to_numpy())
+    table = cycle_summary(frame, cycles, declared_end_of_discharge(frame))
     sources = frame.select("cycle", "source_cycle", "source_file").unique("cycle", keep="first")
     out = table.join(sources, on="cycle", how="left")
     front = ["cycle", "source_cycle", "source_file"]

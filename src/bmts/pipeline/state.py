@@ -19,7 +19,7 @@ from bmts.analytics.soc import SocConfig, estimate_soc
 from bmts.analytics.soh import Window, resistance_soh, soh_from_full_cycles, soh_from_windows
 from bmts.ingest import read_timeseries
 from bmts.ingest.bdf_writer import atomic_path
-from bmts.pipeline.analysis import battery_frame
+from bmts.pipeline.analysis import battery_frame, declared_end_of_discharge
 from bmts.pipeline.ingest import expand_paths, ingest_file
 from bmts.schema import DataError, Issue, Repair
 from bmts.storage import EmbeddedStore
@@ -214,8 +214,7 @@ def soh_from_frame(
     win = window or Window()
     t, v, i = _arrays(frame, where)
     cycles = frame["cycle"].to_numpy()
-    eod = frame["end_of_discharge_voltage_volt"] if "end_of_discharge_voltage_volt" in frame.columns else None
-    declared = None if eod is None or eod.null_count() == eod.len() else eod.to_numpy().astype(float)
+    declared = declared_end_of_discharge(frame)
     full = soh_from_full_cycles(t, i, cycles, nominal_ah, voltage_v=v, end_of_discharge_v=declared)
     keep = full.filter(pl.col("capacity_ah") >= 0.1 * nominal_ah)
     if keep.height >= 0.5 * np.unique(cycles).size:
