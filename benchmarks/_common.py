@@ -12,6 +12,7 @@ import platform
 import shutil
 import sys
 import time
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -193,6 +194,30 @@ def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, float, object
 
 
 # -- output --------------------------------------------------------------------------------------------
+
+
+def rmse_pct(a: np.ndarray, b: np.ndarray) -> float:
+    """RMSE of two fractions (SOC, SOH) in percent (points)."""
+    return float(np.sqrt(np.mean((a - b) ** 2)) * 100)
+
+
+def best_scale_pct(est: np.ndarray, truth: np.ndarray, nominal: float) -> float:
+    """RMSE (% of nominal) after the one scale factor that fits the estimate to the truth best (least squares):
+    how well a partial estimate tracks the fade, apart from the absolute scale (first cycles taken as nominal)
+    that window-only data cannot see. A diagnostic that uses the truth, not an estimate."""
+    scale = float(np.sum(est * truth) / np.sum(est * est))
+    return rmse_pct(est * scale / nominal, truth / nominal)
+
+
+def bms_sensors(
+    case: str, seed: int, current_a: np.ndarray, voltage_v: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The acceptance check's BMS-grade sensors for one case: a current offset of 20-50 mA and a gain error
+    of 0.5-1.5 % (either sign), 2 mV voltage noise, drawn from (seed, crc32 of the case name)."""
+    rng = np.random.default_rng([seed, zlib.crc32(case.encode())])
+    offset = rng.uniform(0.02, 0.05) * rng.choice([-1, 1])
+    gain = 1 + rng.uniform(0.005, 0.015) * rng.choice([-1, 1])
+    return gain * current_a + offset, voltage_v + rng.normal(0, 0.002, voltage_v.size)
 
 
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
 
-from _common import SHARED_DATA, machine_line, markdown_table
+from _common import SHARED_DATA, bms_sensors, machine_line, markdown_table, rmse_pct
 from bmts.analytics.ecm import CellModel
 from bmts.analytics.soc import SocConfig, estimate_soc
 from bmts.ingest import read_timeseries
@@ -39,10 +38,6 @@ def drives(tdir: Path) -> list[Path]:
     return [d for d in sorted(tdir.glob("Drive*/*.mat")) if "LA92_NN" not in d.name]
 
 
-def rmse_pct(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((a - b) ** 2)) * 100)
-
-
 def load_drive(drive: Path) -> tuple[str, tuple[np.ndarray, ...], tuple[np.ndarray, ...], float]:
     """(case, (t, v, i, cell temperature, true SOC), (BMS current, BMS voltage), start of driving): the
     BMS-grade sensors (offset 20-50 mA, gain error 0.5-1.5 %, 2 mV noise) drawn per cycle, seed 1."""
@@ -51,11 +46,7 @@ def load_drive(drive: Path) -> tuple[str, tuple[np.ndarray, ...], tuple[np.ndarr
     temp = f["temperature_t1_celsius"].to_numpy()
     truth = 1 + f["net_capacity_ah"].to_numpy() / C_REF
     case = drive.stem.split(" ", 1)[-1].replace("_Pan18650PF", "")
-    rng = np.random.default_rng([1, zlib.crc32(case.encode())])
-    off = rng.uniform(0.02, 0.05) * rng.choice([-1, 1])
-    gain = 1 + rng.uniform(0.005, 0.015) * rng.choice([-1, 1])
-    bms = (gain * i + off, v + rng.normal(0, 0.002, t.size))
-    return case, (t, v, i, temp, truth), bms, float(t[np.argmax(np.abs(i) > 0.05)])
+    return case, (t, v, i, temp, truth), bms_sensors(case, 1, i, v), float(t[np.argmax(np.abs(i) > 0.05)])
 
 
 def score(model: CellModel, drive: Path, config: SocConfig | None) -> tuple[str, float, float, float]:

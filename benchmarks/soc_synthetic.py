@@ -22,14 +22,13 @@ import hashlib
 import json
 import tempfile
 import time
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from _common import machine_line, markdown_table
+from _common import bms_sensors, machine_line, markdown_table, rmse_pct
 from bmts.analytics.ecm import CellModel, simulate_voltage
 from bmts.analytics.soc import SocConfig, coulomb_count, estimate_soc
 from bmts.pipeline import state
@@ -210,10 +209,6 @@ def fit(cell: str, ambient_c: float, folder: Path) -> tuple[CellModel, float]:
     return model, float(-ocv["ah"].min())  # Ah discharged to the cut-off
 
 
-def rmse_pct(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((a - b) ** 2)) * 100)
-
-
 def score(
     model: CellModel, c_ref: float, d: dict[str, np.ndarray], case: str, seed: int, config: SocConfig | None
 ) -> dict[str, float]:
@@ -221,10 +216,7 @@ def score(
     t, v, i, temp = d["t"], d["v"], d["i"], d["temp"]
     truth = 1.0 + d["ah"] / c_ref
     t0 = float(t[np.argmax(np.abs(i) > 0.05)])
-    rng = np.random.default_rng([seed, zlib.crc32(case.encode())])
-    offset = rng.uniform(0.02, 0.05) * rng.choice([-1, 1])
-    gain = 1 + rng.uniform(0.005, 0.015) * rng.choice([-1, 1])
-    i_bms, v_bms = gain * i + offset, v + rng.normal(0, 0.002, t.size)
+    i_bms, v_bms = bms_sensors(case, seed, i, v)
     k = t >= t0
     a = estimate_soc(t, v_bms, i_bms, model, temp, 1.0, config)
     b = estimate_soc(t[k] - t0, v[k], i[k], model, temp[k], 0.7, config)

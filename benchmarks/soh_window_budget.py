@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 import polars as pl
 
-from _common import SHARED_DATA, machine_line, markdown_table
+from _common import SHARED_DATA, best_scale_pct, machine_line, markdown_table, rmse_pct
 from bmts.analytics.soh import Window, soh_from_windows, window_charge
 from bmts.pipeline import state
 
@@ -34,11 +34,8 @@ def columns(frame: pl.DataFrame, names: tuple[str, str, str, str]) -> Arrays:
 
 
 def rmse_pp(est: np.ndarray, truth: np.ndarray, nominal: float) -> tuple[float, float]:
-    scale = float(np.sum(est * truth) / np.sum(est * est))
-    return (
-        float(np.sqrt(np.mean((est - truth) ** 2)) / nominal * 100),
-        float(np.sqrt(np.mean((scale * est - truth) ** 2)) / nominal * 100),
-    )
+    """RMSE in pp of nominal, as it is and after the best single scale factor."""
+    return rmse_pct(est / nominal, truth / nominal), best_scale_pct(est, truth, nominal)
 
 
 def stretch_shift(

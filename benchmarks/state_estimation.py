@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from _common import SHARED_DATA, machine_line, markdown_table
+from _common import SHARED_DATA, best_scale_pct, machine_line, markdown_table, rmse_pct
 from bmts.analytics.soc import coulomb_count, estimate_soc
 from bmts.analytics.soh import Window, soh_from_windows
 from bmts.pipeline import state
@@ -31,18 +31,6 @@ from soc_cold import load_drive
 
 C_REF = 2.9677
 PAN = SHARED_DATA / "panasonic_18650pf"
-
-
-def rmse_pct(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((a - b) ** 2)) * 100)
-
-
-def best_scale_pct(est: np.ndarray, truth: np.ndarray, nominal: float) -> float:
-    """RMSE (% of nominal) after the one scale factor that fits the estimate to the truth best (least squares):
-    how well a partial estimate tracks the fade, apart from the absolute scale (first cycles taken as nominal)
-    that window-only data cannot see. A diagnostic that uses the truth, not an estimate."""
-    scale = float(np.sum(est * truth) / np.sum(est * est))
-    return rmse_pct(est * scale / nominal, truth / nominal)
 
 
 def soc_tables() -> None:
