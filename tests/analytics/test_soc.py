@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 
 import numpy as np
 import pytest
@@ -119,15 +118,23 @@ def test_streaming_equals_one_call(case: dict[str, np.ndarray]) -> None:
     assert np.max(np.abs(np.concatenate(parts) - whole)) < 0.003
 
 
-def test_throughput_is_of_the_order_of_a_million_samples_per_second() -> None:
-    model = true_model()
-    t, i = drive()
-    t, i = np.concatenate([t + k * t[-1] for k in range(10)]), np.tile(i, 10)
-    v, _ = simulate_voltage(model, t, i, 1.0)
-    started = time.perf_counter()
-    estimate_soc(t, v, i, model, initial_soc=1.0)
-    rate = t.size / (time.perf_counter() - started)
-    assert rate > 2e5  # loose floor for slow CI machines; benchmarks/state_estimation.py reports the number
+def test_a_voltage_above_full_does_not_push_the_state_past_full() -> None:
+    # the cell rests 20 mV above the model near full and starts full: the voltage reads "more than full".
+    # The update is projected onto SOC <= 1 with the state's covariance, so the current offset correlated
+    # with SOC is moved back too, instead of the state running to 1.016 and the excess being output as 1
+    model, cell = true_model(), true_model()
+    cell.tables[0].params["ocv_offset_v"] = np.array([0.0, 0.0, 0.02])
+    t, i = drive(seed=4)
+    v, soc = simulate_voltage(cell, t, i, 1.0)
+    v = v + np.random.default_rng(5).normal(0, 0.002, v.size)
+    f = SocFilter(model, initial_soc=1.0)
+    states, out = [], []
+    for a in range(0, t.size, 256):
+        out.append(f.update(t[a : a + 256], v[a : a + 256], 1.01 * i[a : a + 256] + 0.04).soc)
+        assert f.x is not None
+        states.append(float(f.x[0]))
+    assert max(states) < 1.005  # regen inside a block may still lift it a little
+    assert rmse(np.concatenate(out), soc) < 0.019
 
 
 def test_a_model_measured_poor_leans_on_the_current() -> None:

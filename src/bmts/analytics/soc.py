@@ -9,7 +9,9 @@ inside a block the model is propagated exactly and vectorised (coulomb counting,
 exponential sums, the OCV linearised at the block start), and one update uses the block's mean voltage
 residual. The measurement variance is scaled by a model-error correlation time, so the information per
 second, not per block, is fixed, and adapted (covariance matching): where the innovations exceed what P and
-the assumed variance explain, the variance is scaled up and the filter leans on the current. `SocFilter` carries the state between calls (streaming); `estimate_soc`
+the assumed variance explain, the variance is scaled up and the filter leans on the current. An update
+that would leave SOC outside 0..1 is projected onto the bound with the state's covariance (the states
+correlated with SOC, such as the current offset, move back with it). `SocFilter` carries the state between calls (streaming); `estimate_soc`
 runs one series.
 """
 
@@ -206,8 +208,11 @@ class SocFilter:
             r_meas = noise * self.error_scale * max(1.0, cfg.error_correlation_s / span)
             gain = ph / (h @ ph + r_meas)
             dx = gain * y
-            x = x + dx
             p = p - np.outer(gain, ph)
+            over_bound = x[0] + dx[0] - min(max(x[0] + dx[0], 0.0), 1.0)
+            if over_bound != 0.0 and p[0, 0] > 0.0:  # SOC is 0..1: project with the state's covariance
+                dx = dx - p[:, 0] * (over_bound / p[0, 0])
+            x = x + dx
             s_k = x[0] + ds + ds_db * dx[3] + ds_dg * dx[4]
             soc[lo:hi] = s_k
             std[lo:hi] = np.sqrt(max(p[0, 0], 0.0))
