@@ -201,6 +201,12 @@ def rmse_pct(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((a - b) ** 2)) * 100)
 
 
+def within_two_sigma_pct(est: np.ndarray, std: np.ndarray, truth: np.ndarray) -> float:
+    """Share (%) of the samples whose error is within two reported standard deviations: ~95 % when the
+    estimator's uncertainty is honest, less when it is over-confident."""
+    return float(np.mean(np.abs(est - truth) <= 2.0 * std) * 100)
+
+
 def best_scale_pct(est: np.ndarray, truth: np.ndarray, nominal: float) -> float:
     """RMSE (% of nominal) after the one scale factor that fits the estimate to the truth best (least squares):
     how well a partial estimate tracks the fade, apart from the absolute scale (first cycles taken as nominal)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import SHARED_DATA, bms_sensors, machine_line, markdown_table, rmse_pct
+from _common import SHARED_DATA, bms_sensors, machine_line, markdown_table, rmse_pct, within_two_sigma_pct
 from bmts.analytics.ecm import CellModel
 from bmts.analytics.soc import SocConfig, estimate_soc
 from bmts.ingest import read_timeseries
@@ -49,8 +49,8 @@ def load_drive(drive: Path) -> tuple[str, tuple[np.ndarray, ...], tuple[np.ndarr
     return case, (t, v, i, temp, truth), bms_sensors(case, 1, i, v), float(t[np.argmax(np.abs(i) > 0.05)])
 
 
-def score(model: CellModel, drive: Path, config: SocConfig | None) -> tuple[str, float, float, float]:
-    """(case, A RMSE, B RMSE, throughput samples/s of case A)."""
+def score(model: CellModel, drive: Path, config: SocConfig | None) -> tuple[str, float, float, float, float]:
+    """(case, A RMSE, B RMSE, throughput samples/s of case A, % of case A's samples within 2 soc_std)."""
     case, (t, v, i, temp, truth), (i_b, v_b), t0 = load_drive(drive)
     k = t >= t0
     started = time.perf_counter()
@@ -58,7 +58,8 @@ def score(model: CellModel, drive: Path, config: SocConfig | None) -> tuple[str,
     rate = t.size / (time.perf_counter() - started)
     b = estimate_soc(t[k] - t0, v[k], i[k], model, temp[k], 0.7, config)
     late = (t[k] - t0) >= 600
-    return case, rmse_pct(est.soc[k], truth[k]), rmse_pct(b.soc[late], truth[k][late]), rate
+    cover = within_two_sigma_pct(est.soc[k], est.soc_std[k], truth[k])
+    return case, rmse_pct(est.soc[k], truth[k]), rmse_pct(b.soc[late], truth[k][late]), rate, cover
 
 
 def run(mode: str, temps: list[str], config: SocConfig | None = None) -> list[tuple[str, str, float, float]]:
@@ -73,11 +74,12 @@ def run(mode: str, temps: list[str], config: SocConfig | None = None) -> list[tu
     rows, out, rates = [], [], []
     for name, model in plan:
         for drive in drives(PAN / name):
-            case, a, b, rate = score(model, drive, config)
-            rows.append((name, case, f"{a:.2f}", f"{b:.2f}"))
+            case, a, b, rate, cover = score(model, drive, config)
+            rows.append((name, case, f"{a:.2f}", f"{b:.2f}", f"{cover:.0f}"))
             out.append((name, case, a, b))
             rates.append(rate)
-    print(markdown_table(["temperature", "cycle", "A: BMS sensors", "B: 30 points wrong, > 10 min"], rows))
+    heads = ["temperature", "cycle", "A: BMS sensors", "B: 30 points wrong, > 10 min", "A within 2 soc_std %"]
+    print(markdown_table(heads, rows))
     summary = []
     for name in dict.fromkeys(r[0] for r in out):
         a = np.array([r[2] for r in out if r[0] == name])
