@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bmts.analytics.ecm import simulate_voltage
-from bmts.ingest import write_bdf
+from bmts.ingest import read_timeseries, write_bdf
 from bmts.pipeline import state
 from bmts.schema import DataError
 
@@ -69,6 +69,8 @@ def test_fit_save_load_and_soc(files: dict[str, Path]) -> None:
     assert frame.columns[:2] == ["test_time_second", "soc"]
     assert float(np.sqrt(np.mean((frame["soc"].to_numpy() - truth) ** 2))) < 0.01
     assert warnings == []
+    same, _ = state.soc_of_frame(read_timeseries(files["drive"]), again)  # the frame entry point
+    assert same.equals(frame)
 
 
 def test_a_long_discharge_file_corrects_the_slow_branch(files: dict[str, Path]) -> None:

@@ -41,8 +41,8 @@ def run_state_demo(
     model_path = state.save_model(model, folder / "lab" / "cell-model.json")
     pybamm_path = folder / "lab" / "cell-model.pybamm.json"
     export_pybamm_parameters(model_path, pybamm_path)
-    trace, _ = state.soc_trace(lab.drive, model, initial_soc=lab.drive_initial_soc)
     drive = read_timeseries(lab.drive)
+    trace, _ = state.soc_of_frame(drive, model, lab.drive_initial_soc, where=str(lab.drive))
     counted = coulomb_count(
         drive["test_time_second"].to_numpy(),
         drive["current_ampere"].to_numpy(),

@@ -140,20 +140,37 @@ def soc_trace(
     path: str | Path, model: CellModel, initial_soc: float | None = None, config: SocConfig | None = None
 ) -> tuple[pl.DataFrame, list[str]]:
     """`test_time_second, soc, soc_std` for every sample of a file, and warnings."""
-    if initial_soc is not None and not 0.0 <= initial_soc <= 1.0:
-        raise DataError(Issue("--initial-soc", f"SOC must be within 0..1, got {initial_soc}"))
-    if not model.tables:
-        raise DataError(Issue("model", "the cell model has no ECM tables"))
+    _check_soc_inputs(model, initial_soc)
     repairs: list[Repair] = []
     frame = read_timeseries(path, repairs)
-    t, v, i = _arrays(frame, str(path))
+    trace, warnings = soc_of_frame(frame, model, initial_soc, config, str(path))
+    return trace, [f"{r.detail} ({r.rows} times)" for r in repairs] + warnings
+
+
+def soc_of_frame(
+    frame: pl.DataFrame,
+    model: CellModel,
+    initial_soc: float | None = None,
+    config: SocConfig | None = None,
+    where: str = "frame",
+) -> tuple[pl.DataFrame, list[str]]:
+    """`soc_trace` for a canonical frame already read (`where` names it in errors)."""
+    _check_soc_inputs(model, initial_soc)
+    t, v, i = _arrays(frame, where)
     result = estimate_soc(t, v, i, model, _temperature(frame), initial_soc, config)
-    warnings = [f"{r.detail} ({r.rows} times)" for r in repairs] + list(result.warnings)
+    warnings = list(result.warnings)
     if initial_soc is None and abs(float(i[0])) > 0.02 * model.capacity_ah:
         warnings.append("no rest at the start and no --initial-soc: started from the loaded voltage")
     warnings += _gap_warnings(t, i, (config or SocConfig()).block_seconds, 0.02 * model.capacity_ah)
     out = pl.DataFrame({"test_time_second": t, "soc": result.soc, "soc_std": result.soc_std})
     return out, warnings
+
+
+def _check_soc_inputs(model: CellModel, initial_soc: float | None) -> None:
+    if initial_soc is not None and not 0.0 <= initial_soc <= 1.0:
+        raise DataError(Issue("--initial-soc", f"SOC must be within 0..1, got {initial_soc}"))
+    if not model.tables:
+        raise DataError(Issue("model", "the cell model has no ECM tables"))
 
 
 def _gap_warnings(t: np.ndarray, i: np.ndarray, longest_s: float, rest_a: float) -> list[str]:
