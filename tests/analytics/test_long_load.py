@@ -6,8 +6,8 @@ import numpy as np
 from test_ecm import CAP, true_model
 from test_soc import drive, rmse
 
-from bmts.analytics.ecm import simulate_voltage
-from bmts.analytics.long_load import correct_slow_branch, long_loads, relative_mismatch
+from bmts.analytics.ecm import CellModel, simulate_voltage
+from bmts.analytics.long_load import LongLoads, correct_slow_branch, long_loads, min_load_s, relative_mismatch
 from bmts.analytics.soc import estimate_soc
 
 
@@ -21,6 +21,12 @@ def long_load_profile(steps: int = 8) -> tuple[np.ndarray, np.ndarray]:
         i_parts += [np.full(td.size, -0.3 * CAP), np.zeros(tr.size)]
         now = float(tr[-1])
     return np.concatenate(t_parts), np.concatenate(i_parts)
+
+
+def found_loads(cell: CellModel) -> LongLoads:
+    t, i = long_load_profile()
+    v, soc = simulate_voltage(cell, t, i, 1.0)
+    return long_loads(t, v, i, soc, CAP, min_load_s(cell.tables[0]))
 
 
 def test_long_loads_are_found_with_their_steady_overpotential() -> None:
@@ -46,9 +52,7 @@ def test_slow_branch_is_corrected_and_soc_improves_on_a_drive() -> None:
     # the pulse fit got the slow branch twice too large (as the 10 degC Panasonic HPPC table against its
     # long discharges): the long loads bring R2 back, and SOC on a drive is then clearly better
     cell, wrong = true_model(), true_model(r2_ohm=0.04)
-    t, i = long_load_profile()
-    v, soc = simulate_voltage(cell, t, i, 1.0)
-    table, n = correct_slow_branch(wrong.tables[0], t, v, i, soc, CAP)
+    table, n = correct_slow_branch(wrong.tables[0], found_loads(cell), CAP)
     assert n == 8
     assert np.allclose(table.params["r2_ohm"], 0.02, atol=0.002)
     fixed = true_model(r2_ohm=0.04)
@@ -63,21 +67,19 @@ def test_slow_branch_is_corrected_and_soc_improves_on_a_drive() -> None:
 
 
 def test_a_strongly_nonlinear_table_is_left_alone() -> None:
-    cell, wrong = true_model(), true_model(r2_ohm=0.04, bv_scale_a=0.5 * CAP)
-    t, i = long_load_profile()
-    v, soc = simulate_voltage(cell, t, i, 1.0)
-    table, n = correct_slow_branch(wrong.tables[0], t, v, i, soc, CAP)
+    wrong = true_model(r2_ohm=0.04, bv_scale_a=0.5 * CAP)
+    table, n = correct_slow_branch(wrong.tables[0], found_loads(true_model()), CAP)
     assert n == 0 and table is wrong.tables[0]
 
 
 def test_relative_mismatch_measures_the_model_against_the_long_loads() -> None:
-    cell = true_model()
-    t, i = long_load_profile()
-    v, soc = simulate_voltage(cell, t, i, 1.0)
-    assert relative_mismatch(cell.tables[0], t, v, i, soc, CAP) < 0.01
+    found = found_loads(true_model())
+    assert relative_mismatch(true_model().tables[0], found) < 0.01
     # twice the slow branch: the model's steady overpotential is 0.085 vs the cell's 0.065 ohm
     wrong = true_model(r2_ohm=0.04, bv_scale_a=0.5 * CAP).tables[0]
     strong = true_model(r2_ohm=0.04).tables[0]
-    assert abs(relative_mismatch(strong, t, v, i, soc, CAP) - 0.02 / 0.085) < 0.01
-    assert relative_mismatch(wrong, t, v, i, soc, CAP) > 0.2
-    assert np.isnan(relative_mismatch(strong, t[:5], v[:5], i[:5], soc[:5], CAP))
+    assert abs(relative_mismatch(strong, found) - 0.02 / 0.085) < 0.01
+    assert relative_mismatch(wrong, found) > 0.2
+    t, i = long_load_profile()
+    v, soc = simulate_voltage(true_model(), t, i, 1.0)
+    assert np.isnan(relative_mismatch(strong, long_loads(t[:5], v[:5], i[:5], soc[:5], CAP, 300.0)))

@@ -68,30 +68,26 @@ def _model_overpotential(table: EcmTable, found: LongLoads) -> tuple[np.ndarray,
     return model, slow
 
 
-def relative_mismatch(
-    table: EcmTable, t: np.ndarray, v: np.ndarray, i: np.ndarray, soc: np.ndarray, capacity_ah: float
-) -> float:
+def min_load_s(table: EcmTable) -> float:
+    """The shortest load that is quasi-steady for the table's slow pair."""
+    return MIN_TAU2_MULTIPLE * float(np.median(table.params["tau2_s"]))
+
+
+def relative_mismatch(table: EcmTable, found: LongLoads) -> float:
     """Median over the long loads of |measured - modelled| / |modelled| quasi-steady overpotential: how far
     the table is from the cell at a load it was not fitted to (NaN without loads). A filter can weight the
     model by it instead of by a fixed fraction of the overpotential."""
-    found = long_loads(
-        t, v, i, soc, capacity_ah, MIN_TAU2_MULTIPLE * float(np.median(table.params["tau2_s"]))
-    )
     if found.soc.size == 0:
         return float("nan")
     model = _model_overpotential(table, found)[0]
     return float(np.median(np.abs(found.overpotential_v - model) / np.maximum(np.abs(model), 1e-6)))
 
 
-def correct_slow_branch(
-    table: EcmTable, t: np.ndarray, v: np.ndarray, i: np.ndarray, soc: np.ndarray, capacity_ah: float
-) -> tuple[EcmTable, int]:
+def correct_slow_branch(table: EcmTable, found: LongLoads, capacity_ah: float) -> tuple[EcmTable, int]:
     """The table with R2 moved per SOC so that the model's overpotential at the end of each long load
     matches the measured one (R2 >= 0), and the number of loads used; unchanged when there are none."""
-    tau2 = float(np.median(table.params["tau2_s"]))
     if float(np.median(table.params["bv_scale_a"])) < LINEAR_C_RATE * capacity_ah:
         return table, 0  # strongly non-linear: one low-rate load does not carry over to drive currents
-    found = long_loads(t, v, i, soc, capacity_ah, MIN_TAU2_MULTIPLE * tau2)
     if found.soc.size == 0:
         return table, 0
     s_end = found.soc

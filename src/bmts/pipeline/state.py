@@ -13,7 +13,7 @@ import polars as pl
 
 from bmts.analytics import cycle_summary
 from bmts.analytics.ecm import CellModel, fit_activation, fit_bv_activation, fit_ecm_table
-from bmts.analytics.long_load import correct_slow_branch, relative_mismatch
+from bmts.analytics.long_load import correct_slow_branch, long_loads, min_load_s, relative_mismatch
 from bmts.analytics.ocv import fit_ocv, integrate_ah
 from bmts.analytics.soc import SocConfig, estimate_soc
 from bmts.analytics.soh import Window, resistance_soh, soh_from_full_cycles, soh_from_windows
@@ -98,8 +98,9 @@ def fit_cell_model(ocv_path: str | Path, pulse_paths: Sequence[str | Path]) -> C
         k = int(np.argmin([abs(tab.cell_temperature_celsius - cell) for tab in tables]))
         n, error = 0, float("nan")
         if abs(tables[k].cell_temperature_celsius - cell) <= 5.0:
-            tables[k], n = correct_slow_branch(tables[k], pt, pv, pi, soc, ocv.capacity_ah)
-            error = relative_mismatch(tables[k], pt, pv, pi, soc, ocv.capacity_ah)  # after any correction
+            found = long_loads(pt, pv, pi, soc, ocv.capacity_ah, min_load_s(tables[k]))  # found once
+            tables[k], n = correct_slow_branch(tables[k], found, ocv.capacity_ah)
+            error = relative_mismatch(tables[k], found)  # after any correction (R2 only: same loads)
             tables[k] = replace(tables[k], model_error_rel=error)
         if n or np.isfinite(error):  # loads: the R2 correction's count (0: not corrected, b below 1C)
             note = {
