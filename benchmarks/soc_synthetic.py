@@ -43,8 +43,9 @@ DRIVE_SEEDS = (11, 12, 13)
 #: vehicle-like derating: (largest discharge C-rate, largest regen C-rate) by ambient (>= key)
 DERATING = ((10.0, 3.0, 1.5), (0.0, 2.5, 1.0), (-10.0, 2.0, 0.6), (-99.0, 1.5, 0.3))
 PULSE_C = (0.5, 1.0, 2.0, 3.0)
-#: per (cell, ambient) of the last run: the table's long-load model error and Butler-Volmer scale (C-rate)
-FITTED: dict[tuple[str, float], tuple[float, float]] = {}
+#: per (cell, ambient) of the last run: the table's long-load model error, Butler-Volmer scale (C-rate) and
+#: the warm-side activation (K; NaN: not fitted, the default law)
+FITTED: dict[tuple[str, float], tuple[float, float, float]] = {}
 
 
 def _parameters(cell: str, ambient_c: float, lower_v: float | None = None):  # type: ignore[no-untyped-def]
@@ -248,7 +249,8 @@ def run(
                     continue
                 table = model.tables[0]
                 scale_c = float(np.median(table.params["bv_scale_a"])) / c_ref
-                FITTED[(cell, amb)] = (table.model_error_rel, scale_c)
+                warm = model.warm_activation_k
+                FITTED[(cell, amb)] = (table.model_error_rel, scale_c, float("nan") if warm is None else warm)
                 for s in DRIVE_SEEDS:
                     case = f"{cell}_{amb:g}C_drive{s}"
                     try:
@@ -274,10 +276,10 @@ def report(results: list[tuple[str, float, str, dict[str, float]]]) -> None:
         for amb in dict.fromkeys(r[1] for r in results if r[0] == cell):
             sel = [r[3] for r in results if r[0] == cell and r[1] == amb]
             a, b = np.array([x["a"] for x in sel]), np.array([x["b"] for x in sel])
-            error, scale_c = FITTED.get((cell, amb), (float("nan"), float("nan")))
+            error, scale_c, warm = FITTED.get((cell, amb), (float("nan"),) * 3)
             summary.append(
                 (cell, f"{amb:g}", f"{a.mean():.2f} / {a.max():.2f}", f"{b.mean():.2f} / {b.max():.2f}",
-                 f"{scale_c:.2f}", f"{error:.3f}")
+                 f"{scale_c:.2f}", f"{error:.3f}", "-" if np.isnan(warm) else f"{warm:.0f}")
             )  # fmt: skip
     print()
     heads = [
@@ -287,6 +289,7 @@ def report(results: list[tuple[str, float, str, dict[str, float]]]) -> None:
         "B mean / worst",
         "BV scale C",
         "long-load model error",
+        "warm activation K",
     ]
     print(markdown_table(heads, summary))
     for name, pick in (("25/10 degC", lambda x: x >= 10), ("0/-10/-20 degC", lambda x: x < 10)):

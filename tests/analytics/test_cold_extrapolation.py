@@ -103,3 +103,20 @@ def test_the_bv_activation_is_saved_and_old_files_load() -> None:
     old = warm.to_dict()
     del old["bv_activation_temperature_k"]
     assert CellModel.from_dict(old).bv_activation_k == ecm.DEFAULT_BV_ACTIVATION_K
+
+
+def test_a_fitted_warm_activation_sets_the_warm_side_only_and_is_saved() -> None:
+    cold = model((1, 2))
+    cold.warm_activation_k = 6000.0
+    above, below = cold.params(0.5, 30.0), cold.params(0.5, -5.0)
+    scale = ecm.arrhenius(30.0, 10.0, 6000.0)
+    for key in ("r0_ohm", "r1_ohm", "r2_ohm"):
+        assert above[key] == pytest.approx(table(1).params[key][1] * scale)
+    assert above["bv_scale_a"] == pytest.approx(3.2 / scale)
+    assert below["r0_ohm"] == pytest.approx(
+        table(2).params["r0_ohm"][1] * ecm.arrhenius(-5.0, 0.0, cold.activation_k)
+    )
+    again = CellModel.from_dict(cold.to_dict())
+    assert again.warm_activation_k == pytest.approx(6000.0)
+    assert "warm_activation_temperature_k" not in model((1, 2)).to_dict()
+    assert CellModel.from_dict(model((1, 2)).to_dict()).warm_activation_k is None

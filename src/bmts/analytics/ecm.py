@@ -118,6 +118,9 @@ class CellModel:
     activation_k: float = DEFAULT_ACTIVATION_K
     bv_activation_k: float = DEFAULT_BV_ACTIVATION_K
     notes: dict[str, object] = field(default_factory=dict)
+    #: Ea/R of the warm side (warmer than the warmest table), fitted from long loads that heated the cell
+    #: above its table (analytics.long_load.fit_warm_activation); None: `activation_k` as there
+    warm_activation_k: float | None = None
 
     def temperature_range(self) -> tuple[float, float]:
         temps = [t.cell_temperature_celsius for t in self.tables]
@@ -156,10 +159,12 @@ class CellModel:
         """Outside the tables: R0 by Arrhenius. Colder than a table whose Butler-Volmer scale is identified
         (below TAFEL_C_RATE), the scale (exchange current) follows its own Arrhenius law and the RC pairs
         keep their Tafel slope R_j * b proportional to the absolute temperature; otherwise the pairs'
-        resistances scale like R0 and the scale inversely."""
+        resistances scale like R0 and the scale inversely — warmer than the table with the warm-side
+        activation when the long loads measured one."""
         p = edge.at(soc)
         ref = edge.cell_temperature_celsius
-        scale = arrhenius(temperature, ref, self.activation_k)
+        warm = self.warm_activation_k if temperature > ref else None
+        scale = arrhenius(temperature, ref, self.activation_k if warm is None else warm)
         p["r0_ohm"] = p["r0_ohm"] * scale
         if temperature < ref and float(np.median(p["bv_scale_a"])) < TAFEL_C_RATE * self.capacity_ah:
             bv = arrhenius(temperature, ref, self.bv_activation_k)
@@ -172,17 +177,20 @@ class CellModel:
         return p
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "format": FORMAT,
             "version": VERSION,
             "current_sign": "positive while charging",
             "capacity_ah": round(self.capacity_ah, 6),
             "activation_temperature_k": round(self.activation_k, 1),
             "bv_activation_temperature_k": round(self.bv_activation_k, 1),
-            "ocv": self.ocv.to_dict(),
-            "ecm": [t.to_dict() for t in self.tables],
-            "notes": self.notes,
         }
+        if self.warm_activation_k is not None:
+            out["warm_activation_temperature_k"] = round(self.warm_activation_k, 1)
+        out.update(
+            {"ocv": self.ocv.to_dict(), "ecm": [t.to_dict() for t in self.tables], "notes": self.notes}
+        )
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, object], where: str = "model") -> CellModel:
@@ -200,7 +208,10 @@ class CellModel:
             raise DataError(Issue(where, "capacity_ah must be positive", column="capacity_ah"))
         act = float(d.get("activation_temperature_k", DEFAULT_ACTIVATION_K))  # type: ignore[arg-type]
         bv = float(d.get("bv_activation_temperature_k", DEFAULT_BV_ACTIVATION_K))  # type: ignore[arg-type]
-        return cls(ocv, cap, tables, act, bv, dict(d.get("notes") or {}))  # type: ignore[call-overload]
+        raw_warm = d.get("warm_activation_temperature_k")
+        warm = None if raw_warm is None else float(raw_warm)  # type: ignore[arg-type]
+        notes = dict(d.get("notes") or {})  # type: ignore[call-overload]
+        return cls(ocv, cap, tables, act, bv, notes, warm)
 
 
 def arrhenius(temp_c: float, ref_c: float, activation_k: float) -> float:

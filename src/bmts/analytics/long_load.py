@@ -6,16 +6,23 @@ from the relaxation after them; in the cold it then over-predicts the overpotent
 0.69-0.90x of the model). Each discharge of at least three tau2 that ends in a rest gives the quasi-steady
 overpotential directly — the loaded voltage at its end minus the rested voltage at the end of the rest
 (no charge flows in the rest, so the OCV cancels) — and R2 is corrected per SOC to reproduce it.
+
+Long loads also heat the cell (a 1C discharge between pulse sets of a cold pulse test: 12 K), so evaluated
+at their own cell temperature they measure how the overpotential falls above the table: the warm-side
+activation the model uses where a cold cell drives warmer than its only table.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
+from scipy.optimize import brentq
 
 from bmts.analytics.cycles import load_runs
-from bmts.analytics.ecm import EcmTable
+from bmts.analytics.ecm import CellModel, EcmTable, rc_response
 
 MIN_TAU2_MULTIPLE = 3.0  # a load this many tau2 long is quasi-steady for the model's slow pair
 MIN_REST_S = 600.0  # the rest after it must be this long for its end to be near the OCV
@@ -25,6 +32,21 @@ MIN_REST_S = 600.0  # the rest after it must be this long for its end to be near
 LINEAR_C_RATE = 1.0
 CURRENT_TOLERANCE = 0.1  # a long load's current stays within this fraction of its end value
 SOC_MERGE = 0.01  # loads ending within this SOC of each other are averaged
+#: a load tests the warm side when it ends at least this much above the table (below it the change of
+#: the overpotential is within the loads' scatter), and the activation needs this many such loads
+MIN_WARM_EXCESS_K = 2.0
+MIN_WARM_LOADS = 3
+WARM_ACTIVATION_BOUNDS_K = (500.0, 20000.0)  # as the other fitted activations (ecm.fit_*)
+TEMPERATURE_STEP_K = 0.1  # the model's parameters are looked up per this step of a load's temperature
+
+
+class LoadTrace(NamedTuple):
+    """One load from the rest sample before it to its end."""
+
+    t_s: np.ndarray
+    current_a: np.ndarray
+    soc: np.ndarray
+    temperature_c: np.ndarray  # NaN without a temperature column
 
 
 @dataclass(frozen=True)
@@ -35,13 +57,33 @@ class LongLoads:
     current_a: np.ndarray
     duration_s: np.ndarray
     overpotential_v: np.ndarray
+    temperature_c: np.ndarray  # cell temperature at the end of the load (NaN: not measured)
+    traces: tuple[LoadTrace, ...] = ()
+
+    def subset(self, keep: np.ndarray) -> LongLoads:
+        traces = tuple(tr for tr, k in zip(self.traces, keep, strict=True) if k)
+        return LongLoads(
+            self.soc[keep],
+            self.current_a[keep],
+            self.duration_s[keep],
+            self.overpotential_v[keep],
+            self.temperature_c[keep],
+            traces,
+        )
 
 
 def long_loads(
-    t: np.ndarray, v: np.ndarray, i: np.ndarray, soc: np.ndarray, capacity_ah: float, min_duration_s: float
+    t: np.ndarray,
+    v: np.ndarray,
+    i: np.ndarray,
+    soc: np.ndarray,
+    capacity_ah: float,
+    min_duration_s: float,
+    temperature_c: np.ndarray | None = None,
 ) -> LongLoads:
     """Constant-current loads lasting at least `min_duration_s` (charge passed / end current, robust to
     sparse logging), each followed by a rest of at least MIN_REST_S; tapering (CV) loads are left out."""
+    temp = np.full(t.size, np.nan) if temperature_c is None else np.asarray(temperature_c, dtype=float)
     starts, stops = load_runs(i)
     rows = []
     for k, (a, b) in enumerate(zip(starts, stops, strict=True)):
@@ -53,9 +95,12 @@ def long_loads(
         steady = np.all(np.abs(i[a:b] - current) <= CURRENT_TOLERANCE * abs(current))  # no CV taper
         if not steady or seconds < min_duration_s:
             continue
-        rows.append((float(soc[b - 1]), current, seconds, float(v[b - 1] - v[rest_end])))
-    arr = np.array(sorted(rows)).reshape(-1, 4)
-    return LongLoads(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+        w = slice(a - 1, b)
+        trace = LoadTrace(t[w] - t[a - 1], i[w].astype(float), soc[w], temp[w])
+        rows.append((float(soc[b - 1]), current, seconds, float(v[b - 1] - v[rest_end]), temp[b - 1], trace))
+    rows.sort(key=lambda r: r[0])
+    arr = np.array([r[:5] for r in rows], dtype=float).reshape(-1, 5)
+    return LongLoads(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], tuple(r[5] for r in rows))
 
 
 def _model_overpotential(table: EcmTable, found: LongLoads) -> tuple[np.ndarray, np.ndarray]:
@@ -68,30 +113,73 @@ def _model_overpotential(table: EcmTable, found: LongLoads) -> tuple[np.ndarray,
     return model, slow
 
 
-def relative_mismatch(
-    table: EcmTable, t: np.ndarray, v: np.ndarray, i: np.ndarray, soc: np.ndarray, capacity_ah: float
-) -> float:
-    """Median over the long loads of |measured - modelled| / |modelled| quasi-steady overpotential: how far
-    the table is from the cell at a load it was not fitted to (NaN without loads). A filter can weight the
-    model by it instead of by a fixed fraction of the overpotential."""
-    found = long_loads(
-        t, v, i, soc, capacity_ah, MIN_TAU2_MULTIPLE * float(np.median(table.params["tau2_s"]))
-    )
+def model_overpotential(model: CellModel, found: LongLoads, fallback_c: float) -> np.ndarray:
+    """The model's overpotential at the end of each load with its parameters at every sample's own cell
+    temperature (`fallback_c` where none was measured): the RC pairs integrate the load as it warms."""
+    out = np.empty(len(found.traces))
+    for n, tr in enumerate(found.traces):
+        temp = np.where(np.isfinite(tr.temperature_c), tr.temperature_c, fallback_c)
+        key = np.round(temp / TEMPERATURE_STEP_K) * TEMPERATURE_STEP_K
+        p = {k: np.empty(tr.t_s.size) for k in ("r0_ohm", "r1_ohm", "r2_ohm", "bv_scale_a")}
+        for value in np.unique(key):
+            sel = key == value
+            at = model.params(tr.soc[sel], float(value))
+            for k, arr in p.items():
+                arr[sel] = at[k]
+        end = model.params(tr.soc[-1], float(key[-1]))
+        g = p["bv_scale_a"] * np.arcsinh(tr.current_a / p["bv_scale_a"])
+        v1 = rc_response(tr.t_s, p["r1_ohm"] * g, float(end["tau1_s"]))[-1]
+        v2 = rc_response(tr.t_s, p["r2_ohm"] * g, float(end["tau2_s"]))[-1]
+        out[n] = p["r0_ohm"][-1] * tr.current_a[-1] + v1 + v2
+    return out
+
+
+def relative_mismatch(model: CellModel, found: LongLoads, table_temperature_c: float) -> float:
+    """Median over the long loads of |measured - modelled| / |modelled| quasi-steady overpotential, the
+    model taken at each load's own cell temperature: how far the model is from the cell at a load it was
+    not fitted to (NaN without loads). A filter can weight the model by it instead of by a fixed fraction
+    of the overpotential."""
     if found.soc.size == 0:
         return float("nan")
-    model = _model_overpotential(table, found)[0]
-    return float(np.median(np.abs(found.overpotential_v - model) / np.maximum(np.abs(model), 1e-6)))
+    modelled = model_overpotential(model, found, table_temperature_c)
+    return float(np.median(np.abs(found.overpotential_v - modelled) / np.maximum(np.abs(modelled), 1e-6)))
 
 
-def correct_slow_branch(
-    table: EcmTable, t: np.ndarray, v: np.ndarray, i: np.ndarray, soc: np.ndarray, capacity_ah: float
-) -> tuple[EcmTable, int]:
+def fit_warm_activation(model: CellModel, loads: Sequence[LongLoads]) -> tuple[float | None, int]:
+    """Ea/R of the warm-side law (ecm.CellModel._extrapolated) at which the model, taken at the loads' own
+    temperatures, meets the median measured overpotential of the loads that ended at least
+    MIN_WARM_EXCESS_K above the warmest table, and the number of such loads; (None, n) with fewer than
+    MIN_WARM_LOADS. Each load is simulated through its own temperature trace (it warms all along; its end
+    value alone gave nearly the same fits on the simulated cells, its mean a law far too steep). The level
+    is anchored at the table, with no intercept: loads of one rate end at about the same temperature (a
+    cold pulse test's discharges between its pulse sets all warm by ~12 K), so slope and intercept are not
+    both identified from them, and an intercept across rates reads the rate dependence of the model's
+    error as temperature dependence (simulated cells: every such fit at the lower bound)."""
+    ref = max(t.cell_temperature_celsius for t in model.tables)
+    keep = [f.subset(np.nan_to_num(f.temperature_c - ref, nan=-np.inf) >= MIN_WARM_EXCESS_K) for f in loads]
+    n = sum(f.soc.size for f in keep)
+    if n < MIN_WARM_LOADS:
+        return None, n
+    measured = np.concatenate([f.overpotential_v for f in keep])
+
+    def excess(log_k: float) -> float:  # median log(measured / modelled); rises with the activation
+        trial = replace(model, warm_activation_k=float(np.exp(log_k)))
+        modelled = np.concatenate([model_overpotential(trial, f, ref) for f in keep])
+        return float(np.median(np.log(np.maximum(measured / modelled, 1e-6))))
+
+    lo, hi = np.log(WARM_ACTIVATION_BOUNDS_K)
+    f_lo, f_hi = excess(lo), excess(hi)
+    if f_lo >= 0.0 or f_hi <= 0.0:
+        return float(np.exp(lo if f_lo >= 0.0 else hi)), n
+    return float(np.exp(brentq(excess, lo, hi, xtol=1e-3))), n
+
+
+def correct_slow_branch(table: EcmTable, found: LongLoads, capacity_ah: float) -> tuple[EcmTable, int]:
     """The table with R2 moved per SOC so that the model's overpotential at the end of each long load
-    matches the measured one (R2 >= 0), and the number of loads used; unchanged when there are none."""
-    tau2 = float(np.median(table.params["tau2_s"]))
+    matches the measured one (R2 >= 0), and the number of loads used; unchanged when there are none.
+    At the table's temperature: it acts only on near-linear (warm) tables, whose loads barely heat."""
     if float(np.median(table.params["bv_scale_a"])) < LINEAR_C_RATE * capacity_ah:
         return table, 0  # strongly non-linear: one low-rate load does not carry over to drive currents
-    found = long_loads(t, v, i, soc, capacity_ah, MIN_TAU2_MULTIPLE * tau2)
     if found.soc.size == 0:
         return table, 0
     s_end = found.soc
@@ -112,3 +200,8 @@ def correct_slow_branch(
         table.model_error_rel,
     )
     return out, int(s_end.size)
+
+
+def min_load_s(table: EcmTable) -> float:
+    """The shortest load that is quasi-steady for the table's slow pair."""
+    return MIN_TAU2_MULTIPLE * float(np.median(table.params["tau2_s"]))

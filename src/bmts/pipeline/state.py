@@ -13,7 +13,14 @@ import polars as pl
 
 from bmts.analytics import cycle_summary
 from bmts.analytics.ecm import CellModel, fit_activation, fit_bv_activation, fit_ecm_table
-from bmts.analytics.long_load import correct_slow_branch, relative_mismatch
+from bmts.analytics.long_load import (
+    LongLoads,
+    correct_slow_branch,
+    fit_warm_activation,
+    long_loads,
+    min_load_s,
+    relative_mismatch,
+)
 from bmts.analytics.ocv import fit_ocv, integrate_ah
 from bmts.analytics.soc import SocConfig, estimate_soc
 from bmts.analytics.soh import Window, resistance_soh, soh_from_full_cycles, soh_from_windows
@@ -65,12 +72,15 @@ def _counter(frame: pl.DataFrame) -> np.ndarray | None:
 def fit_cell_model(ocv_path: str | Path, pulse_paths: Sequence[str | Path]) -> CellModel:
     """OCV from a low-rate test (SOC = 1 at its start, or at the zero of the cycler's Ah counter) and one
     ECM table per pulse test (pulse tests start full). Files without pulses whose long discharges end in
-    rests correct the slow RC branch of the table nearest in temperature; others are noted and skipped."""
+    rests correct the slow RC branch of the table nearest in temperature; others are noted and skipped.
+    The long loads that heated the cell above the warmest table (the pulse test's own discharges between
+    pulse sets, and such files) fit the warm-side activation."""
     frame = read_timeseries(ocv_path)
     t, v, i = _arrays(frame, str(ocv_path))
     ocv = fit_ocv(t, v, i, where=str(ocv_path), counter_ah=_counter(frame))
     tables, skipped = [], []
-    loads: list[tuple[str, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    own: list[LongLoads] = []  # per table: the pulse test's own long loads
+    loads: list[tuple[str, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]] = []
     for path in pulse_paths:
         pf = read_timeseries(path)
         pt, pv, pi = _arrays(pf, str(path))
@@ -82,25 +92,35 @@ def fit_cell_model(ocv_path: str | Path, pulse_paths: Sequence[str | Path]) -> C
         if not np.isfinite(cell):
             raise DataError(Issue(str(path), "a pulse test needs a temperature column (ambient or T1)"))
         try:
-            tables.append(
-                fit_ecm_table(
-                    pt, pv, pi, soc, ocv, ambient if np.isfinite(ambient) else cell, cell, Path(path).name
-                )
+            table = fit_ecm_table(
+                pt, pv, pi, soc, ocv, ambient if np.isfinite(ambient) else cell, cell, Path(path).name
             )
         except DataError:
             if len(pulse_paths) == 1:
                 raise
-            loads.append((Path(path).name, cell, pt, pv, pi, soc))
+            loads.append((Path(path).name, cell, pt, pv, pi, soc, _temperature(pf)))
+            continue
+        tables.append(table)
+        own.append(long_loads(pt, pv, pi, soc, ocv.capacity_ah, min_load_s(table), _temperature(pf)))
     if pulse_paths and not tables:
         raise DataError(Issue(str(pulse_paths[0]), "no pulses found in any --pulse file"))
-    used: list[dict[str, object]] = []
-    for name, cell, pt, pv, pi, soc in loads:  # long discharges: correct the slow branch of that table
+    matched: list[tuple[str, int, int, LongLoads]] = []
+    for name, cell, pt, pv, pi, soc, temp in loads:  # long discharges: correct the slow branch of that table
         k = int(np.argmin([abs(tab.cell_temperature_celsius - cell) for tab in tables]))
-        n, error = 0, float("nan")
-        if abs(tables[k].cell_temperature_celsius - cell) <= 5.0:
-            tables[k], n = correct_slow_branch(tables[k], pt, pv, pi, soc, ocv.capacity_ah)
-            error = relative_mismatch(tables[k], pt, pv, pi, soc, ocv.capacity_ah)  # after any correction
-            tables[k] = replace(tables[k], model_error_rel=error)
+        if abs(tables[k].cell_temperature_celsius - cell) > 5.0:
+            skipped.append(name)
+            continue
+        found = long_loads(pt, pv, pi, soc, ocv.capacity_ah, min_load_s(tables[k]), temp)
+        tables[k], n = correct_slow_branch(tables[k], found, ocv.capacity_ah)
+        matched.append((name, k, n, found))
+    model = CellModel(ocv, ocv.capacity_ah, tables, fit_activation(tables), fit_bv_activation(tables))
+    warmest = int(np.argmax([tab.cell_temperature_celsius for tab in tables]))
+    candidates = [own[warmest]] + [f for _, k, _, f in matched if k == warmest]
+    model.warm_activation_k, n_warm = fit_warm_activation(model, candidates)
+    used: list[dict[str, object]] = []
+    for name, k, n, found in matched:  # the model error with the loads at their own temperatures
+        error = relative_mismatch(model, found, tables[k].cell_temperature_celsius)
+        tables[k] = replace(tables[k], model_error_rel=error)
         if n or np.isfinite(error):  # loads: the R2 correction's count (0: not corrected, b below 1C)
             note = {
                 "source": name,
@@ -111,8 +131,13 @@ def fit_cell_model(ocv_path: str | Path, pulse_paths: Sequence[str | Path]) -> C
             used.append(note)
         else:
             skipped.append(name)
-    notes: dict[str, object] = {"ocv_source": Path(ocv_path).name, "skipped": skipped, "long_loads": used}
-    return CellModel(ocv, ocv.capacity_ah, tables, fit_activation(tables), fit_bv_activation(tables), notes)
+    model.notes = {
+        "ocv_source": Path(ocv_path).name,
+        "skipped": skipped,
+        "long_loads": used,
+        "warm_activation_loads": n_warm,
+    }
+    return model
 
 
 def save_model(model: CellModel, path: str | Path) -> Path:
