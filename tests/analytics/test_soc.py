@@ -137,19 +137,6 @@ def test_a_voltage_above_full_does_not_push_the_state_past_full() -> None:
     assert rmse(np.concatenate(out), soc) < 0.019
 
 
-def test_a_large_first_step_is_relinearised_at_the_new_soc() -> None:
-    # started 30 points low with a prior that allows it: the OCV's slope at SOC 0.2 is not its slope up to
-    # 0.5, so one linearised update lands 6-7 points short; iterating the update (relinearising the OCV
-    # at the new SOC) lands on the truth
-    model = true_model()
-    t, i = drive(seed=1)
-    v, soc = simulate_voltage(model, t, i, 0.5)
-    k = int(np.argmax(i != 0))
-    cfg = SocConfig(adapt_s=0.0, initial_soc_std=0.3)
-    est = estimate_soc(t[k:] - t[k], v[k:], i[k:], model, initial_soc=0.2, config=cfg)
-    assert abs(est.soc[0] - soc[k]) < 0.005
-
-
 def test_a_model_measured_poor_leans_on_the_current() -> None:
     # the slow branch four times the cell's, as a cold pulse fit can be: with the error its long loads
     # measure (0.48 of the overpotential) instead of the default 15 %, the filter trusts the current more
