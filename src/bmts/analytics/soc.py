@@ -2,17 +2,20 @@
 
 State x = [SOC, v1, v2, current offset b (A), current gain error g, voltage bias u (V)]; the true current
 is i_meas * (1 - g) - b (current > 0 charging), so a BMS current sensor's offset and gain error are
-estimated rather than integrated. u is the model's slowly varying voltage error (hysteresis state unlike the
-pulse test's, OCV shift): zero-mean with a bounded spread, decorrelating over charge throughput like a
-hysteresis, so slow voltage errors are not all read as SOC. The filter runs on blocks of samples (at most `block_samples` and `block_seconds`):
-inside a block the model is propagated exactly and vectorised (coulomb counting, the RC pairs as
-exponential sums, the OCV linearised at the block start), and one update uses the block's mean voltage
-residual. The measurement variance is scaled by a model-error correlation time, so the information per
-second, not per block, is fixed, and adapted (covariance matching): where the innovations exceed what P and
-the assumed variance explain, the variance is scaled up and the filter leans on the current. An update
-that would leave SOC outside 0..1 is projected onto the bound with the state's covariance (the states
-correlated with SOC, such as the current offset, move back with it). `SocFilter` carries the state between calls (streaming); `estimate_soc`
-runs one series.
+estimated rather than integrated. u is the model's slowly varying voltage error (hysteresis state unlike
+the pulse test's, OCV shift): zero-mean with a bounded spread, decorrelating over charge throughput like a
+hysteresis, so slow voltage errors are not all read as SOC.
+
+The filter runs on blocks of samples (at most `block_samples` and `block_seconds`): inside a block the
+model is propagated exactly and vectorised (coulomb counting, the RC pairs as exponential sums, the OCV
+linearised at the block start), and one update uses the block's mean voltage residual. The measurement
+variance is scaled by a model-error correlation time, so the information per second, not per block, is
+fixed, and adapted (covariance matching): where the innovations exceed what P and the assumed variance
+explain, the variance is scaled up and the filter leans on the current. An update that would leave SOC
+outside 0..1 is projected onto the bound with the state's covariance (the states correlated with SOC,
+such as the current offset, move back with it).
+
+`SocFilter` carries the state between calls (streaming); `estimate_soc` runs one series.
 """
 
 from __future__ import annotations
