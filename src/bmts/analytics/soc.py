@@ -20,6 +20,7 @@ such as the current offset, move back with it).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +28,10 @@ import numpy as np
 from bmts.analytics.ecm import CellModel, butler_volmer
 
 GRID = 201  # SOC grid of the per-temperature look-up tables
+_SOC_GRID = np.linspace(0.0, 1.0, GRID)
+_SOC_GRID.flags.writeable = False
+_BOX5 = np.ones(5) / 5
+_BOX5.flags.writeable = False
 
 
 @dataclass(frozen=True)
@@ -60,29 +65,80 @@ class SocResult:
 
 
 class _Lookup:
-    """Model parameters on a SOC grid at one temperature."""
+    """Model parameters on a SOC grid at one temperature (one per 0.5 degC: built often, kept cheap)."""
 
     def __init__(self, model: CellModel, temperature: float | None, floor_rel: float) -> None:
-        s = np.linspace(0.0, 1.0, GRID)
+        s = _SOC_GRID
         p = model.params(s, temperature)
         measured = model.model_error_rel(temperature)
         # the model error's share of the overpotential: the characterisation's measured one, never below
         # the configured floor (one load rate does not show the model better than that elsewhere)
         self.error_rel = max(floor_rel, measured) if np.isfinite(measured) else floor_rel
         self.ocv = model.ocv(s) + p["ocv_offset_v"]
-        self.slope = np.maximum(np.gradient(self.ocv, s), 0.05)
-        self.slope = np.convolve(np.pad(self.slope, 2, mode="edge"), np.ones(5) / 5, mode="valid")
+        slope = np.maximum(np.gradient(self.ocv, s), 0.05)
+        # smoothed over 5 grid points, the ends repeated
+        slope = np.convolve(
+            np.concatenate([slope[:1], slope[:1], slope, slope[-1:], slope[-1:]]), _BOX5, "valid"
+        )
         keys = ("r0_ohm", "r1_ohm", "tau1_s", "r2_ohm", "tau2_s", "bv_scale_a")
-        columns = np.broadcast_arrays(self.ocv, self.slope, *(p[k] for k in keys))
-        self.rows: list[list[float]] = np.column_stack(columns).tolist()
+        self.rows = np.column_stack(np.broadcast_arrays(self.ocv, slope, *(p[k] for k in keys)))
 
     def at(self, soc: float) -> tuple[float, ...]:
         k = min(max(round(soc * (GRID - 1)), 0), GRID - 1)
-        row = self.rows[k]
-        return (row[0] + row[1] * (soc - k / (GRID - 1)), *row[1:])
+        ocv, slope, *rest = self.rows[k].tolist()
+        return (ocv + slope * (soc - k / (GRID - 1)), slope, *rest)
 
     def soc_of_voltage(self, v: float) -> float:
-        return float(np.interp(v, self.ocv, np.linspace(0.0, 1.0, GRID)))
+        return float(np.interp(v, self.ocv, _SOC_GRID))
+
+
+class _Blocks:
+    """One chunk cut into the filter's blocks, and everything in them that does not depend on the filter
+    state, computed for the whole chunk at once so the per-block loop is left with the state's algebra.
+    A block starts from the previous sample's time, or after a gap in the log from its own first sample."""
+
+    def __init__(
+        self, t: np.ndarray, v: np.ndarray, i: np.ndarray, t_prev: float, cfg: SocConfig, c: float
+    ) -> None:
+        # blocks of at most block_samples and block_seconds, each as long as both allow
+        los, his, starts, gaps = [], [], [], []
+        lo, n = 0, t.size
+        while lo < n:
+            t_lo = float(t[lo])
+            hi = lo + cfg.block_samples  # unless block_seconds end it earlier (t ascending):
+            if hi > n or t[hi - 1] > t_lo + cfg.block_seconds:
+                hi = min(int(t.searchsorted(t_lo + cfg.block_seconds, side="right")), hi)
+            gap = t_lo - t_prev if t_lo - t_prev > cfg.block_seconds else 0.0
+            los.append(lo)
+            his.append(hi)
+            starts.append(t_lo if gap > 0 else t_prev)
+            gaps.append(gap)
+            t_prev, lo = float(t[hi - 1]), hi
+        self.count = len(los)
+        self.lo, self.hi = np.array(los), np.array(his)
+        self.lengths = self.hi - self.lo
+        self.gap_s: list[float] = gaps
+        start_s = np.array(starts)
+        # (in place where it can be: a fresh array of the chunk's length costs more than the arithmetic)
+        self.elapsed_s = t - np.repeat(start_s, self.lengths)  # time since the block's start
+        self.dt_s = np.empty(n)
+        np.subtract(t[1:], t[:-1], out=self.dt_s[1:])
+        self.dt_s[self.lo] = t[self.lo] - start_s
+        # SOC sensitivities inside each block: to the current offset (time / c) and gain (charge / c)
+        self.ds_db = self.elapsed_s / -c
+        self.ds_dg = np.cumsum(i * self.dt_s)  # less the charge before each block
+        self.ds_dg -= np.repeat(np.concatenate([[0.0], self.ds_dg[self.lo[1:] - 1]]), self.lengths)
+        self.ds_dg /= -c
+        self.v_sum: list[float] = np.add.reduceat(v, self.lo).tolist()
+        self.i_sum: list[float] = np.add.reduceat(i, self.lo).tolist()
+        self.ds_db_sum: list[float] = np.add.reduceat(self.ds_db, self.lo).tolist()
+        self.ds_dg_sum: list[float] = np.add.reduceat(self.ds_dg, self.lo).tolist()
+        self.ds_db_end: list[float] = self.ds_db[self.hi - 1].tolist()
+        self.ds_dg_end: list[float] = self.ds_dg[self.hi - 1].tolist()
+        span = np.maximum(t[self.hi - 1] - start_s, 1e-3)
+        self.span_s: list[float] = span.tolist()
+        adapt = 1.0 - np.exp(-span / cfg.adapt_s) if cfg.adapt_s > 0 else np.zeros(self.count)
+        self.adapt_weight: list[float] = adapt.tolist()
 
 
 class SocFilter:
@@ -138,10 +194,8 @@ class SocFilter:
     ) -> SocResult:
         t, v, i = (np.ascontiguousarray(a, dtype=np.float64) for a in (t, v, i))
         n = t.size
-        soc = np.empty(n)
-        std = np.empty(n)
         if n == 0:
-            return self._result(soc, std)
+            return self._result(np.empty(0), np.empty(0))
         cfg = self.cfg
         rest_a = cfg.rest_current_c_rate * self.model.capacity_ah
         temps = None if temperature is None else np.asarray(temperature, dtype=np.float64)
@@ -149,95 +203,88 @@ class SocFilter:
             t0 = None if temps is None else _first_finite(temps)
             self._start(float(v[0]), float(i[0]), abs(float(i[0])) < rest_a, self._lookup(t0))
             self.t_last = float(t[0])
-        # blocks of at most block_samples and block_seconds, each as long as both allow
-        ends = np.minimum(
-            np.searchsorted(t, t + cfg.block_seconds, side="right"), np.arange(n) + cfg.block_samples
-        )
         c = self.capacity_as
+        b = _Blocks(t, v, i, self.t_last if self.t_last is not None else float(t[0]), cfg, c)
+        block_temps = None if temps is None else temps[b.lo].tolist()
         x, p = self.x, self.p
         assert x is not None
-        t_prev = self.t_last if self.t_last is not None else float(t[0])
+        phi = np.eye(6)  # the block's transition: coulomb counting with offset and gain, RC and bias decay
+        s_start, gain_err, offset, std_k = (np.empty(b.count) for _ in range(4))
         temp_now: float | None = None
-        lo = 0
-        while lo < n:
-            hi = int(ends[lo])
-            if temps is not None:
-                tb = temps[lo]
-                temp_now = float(tb) if np.isfinite(tb) else temp_now
+        s0, v1_0, v2_0, offset_a, gain, bias = x.tolist()  # the state as floats, x and p for the algebra
+        for k, (lo, hi) in enumerate(zip(b.lo.tolist(), b.hi.tolist(), strict=True)):
+            if block_temps is not None and math.isfinite(block_temps[k]):
+                temp_now = block_temps[k]
             table = self._lookup(temp_now)
-            if t[lo] - t_prev > cfg.block_seconds:  # a gap in the log: the RC pairs relax, nothing flows
-                gap = float(t[lo] - t_prev)
-                taus = table.at(float(x[0]))[4], table.at(float(x[0]))[6]
-                x[1] *= np.exp(-gap / taus[0])
-                x[2] *= np.exp(-gap / taus[1])
-                p[0, 0] += cfg.soc_walk_per_s**2 * gap
-                t_prev = float(t[lo])
-            tt, ib, vb = t[lo:hi], i[lo:hi], v[lo:hi]
-            ocv0, slope, r0, r1, tau1, r2, tau2, scale = table.at(float(x[0]))
+            if b.gap_s[k] > 0:  # a gap in the log: the RC pairs relax, nothing flows
+                row = table.at(s0)
+                v1_0 *= math.exp(-b.gap_s[k] / row[4])
+                v2_0 *= math.exp(-b.gap_s[k] / row[6])
+                x = np.array([s0, v1_0, v2_0, offset_a, gain, bias])
+                p[0, 0] += cfg.soc_walk_per_s**2 * b.gap_s[k]
+            ocv0, slope, r0, r1, tau1, r2, tau2, scale = table.at(s0)
             inv_m = 1.0 / (hi - lo)
-            tau_k = tt - t_prev
-            dt = np.empty(hi - lo)
-            dt[0] = tt[0] - t_prev
-            np.subtract(tt[1:], tt[:-1], out=dt[1:])
-            icor = ib * (1.0 - x[4]) - x[3]
-            ds_dg = np.cumsum(ib * dt) / -c
-            ds_db = tau_k / -c
-            ds = ds_dg * (x[4] - 1.0) + ds_db * x[3]  # = cumsum(icor dt) / c
+            icor = i[lo:hi] * (1.0 - gain) - offset_a
             g = butler_volmer(icor, scale)
-            e1, e2 = np.exp(-tau_k / tau1), np.exp(-tau_k / tau2)
-            # the RC voltages over the block: v_j(t) = e_j (v_j(0) + R_j sum (1 - exp(-dt/tau_j)) g / e_j)
-            v1 = e1 * (x[1] - r1 * np.cumsum(np.expm1(-dt / tau1) * g / e1))
-            v2 = e2 * (x[2] - r2 * np.cumsum(np.expm1(-dt / tau2) * g / e2))
-            over = r0 * icor + v1 + v2
+            # the two RC pairs as rows: v_j(t) = e_j (v_j(0) + R_j sum (1 - exp(-dt/tau_j)) g / e_j)
+            neg_tau, r, v_0 = np.array([[-tau1, r1, v1_0], [-tau2, r2, v2_0]]).T[:, :, None]
+            e = np.exp(b.elapsed_s[lo:hi] / neg_tau)
+            v_rc = e * (v_0 - r * np.add.accumulate(np.expm1(b.dt_s[lo:hi] / neg_tau) * g / e, axis=1))
+            over = r0 * icor + v_rc[0] + v_rc[1]
             # the block's mean voltage residual: measured - (OCV + slope ds + overpotential + bias)
-            y = (float(vb.sum()) - slope * float(ds.sum()) - float(over.sum())) * inv_m - ocv0 - x[5]
+            ds_sum = b.ds_dg_sum[k] * (gain - 1.0) + b.ds_db_sum[k] * offset_a  # ds = cumsum(icor dt) / c
+            y = (b.v_sum[k] - slope * ds_sum - float(over.sum())) * inv_m - ocv0 - bias
+            e_sum1, e_sum2 = e.sum(axis=1).tolist()
             h = np.array(
                 [
                     slope,
-                    float(e1.sum()) * inv_m,
-                    float(e2.sum()) * inv_m,
-                    slope * float(ds_db.sum()) * inv_m - r0,
-                    (slope * float(ds_dg.sum()) - r0 * float(ib.sum())) * inv_m,
+                    e_sum1 * inv_m,
+                    e_sum2 * inv_m,
+                    slope * b.ds_db_sum[k] * inv_m - r0,
+                    (slope * b.ds_dg_sum[k] - r0 * b.i_sum[k]) * inv_m,
                     1.0,
                 ]
             )
-            span = max(float(tau_k[-1]), 1e-3)
+            span = b.span_s[k]
             noise = cfg.model_error_v**2 + (table.error_rel * float(np.abs(over).sum()) * inv_m) ** 2
-            ph = p @ h
+            ph = np.dot(p, h)
+            hph = float(np.dot(h, ph))
             if cfg.adapt_s > 0:  # covariance matching: innovations larger than P and R explain
-                w = 1.0 - np.exp(-span / cfg.adapt_s)
-                excess = (y * y - float(h @ ph)) / noise
-                self.error_scale = max(1.0, (1.0 - w) * self.error_scale + w * excess)
+                w = b.adapt_weight[k]
+                self.error_scale = max(1.0, (1.0 - w) * self.error_scale + w * (y * y - hph) / noise)
             r_meas = noise * self.error_scale * max(1.0, cfg.error_correlation_s / span)
-            gain = ph / (h @ ph + r_meas)
-            dx = gain * y
-            p = p - np.outer(gain, ph)
-            over_bound = x[0] + dx[0] - min(max(x[0] + dx[0], 0.0), 1.0)
+            gain_k = ph / (hph + r_meas)
+            dx = gain_k * y
+            p = p - gain_k[:, None] * ph
+            over_bound = s0 + float(dx[0]) - min(max(s0 + float(dx[0]), 0.0), 1.0)
             if over_bound != 0.0 and p[0, 0] > 0.0:  # SOC is 0..1: project with the state's covariance
                 dx = dx - p[:, 0] * (over_bound / p[0, 0])
-            x = x + dx
-            s_k = x[0] + ds + ds_db * dx[3] + ds_dg * dx[4]
-            soc[lo:hi] = s_k
-            std[lo:hi] = np.sqrt(max(p[0, 0], 0.0))
-            # propagate to the block end
-            phi = np.eye(6)
-            phi[0, 3], phi[0, 4] = ds_db[-1], ds_dg[-1]
-            phi[1, 1], phi[2, 2] = e1[-1], e2[-1]
-            relax = np.exp(-float(np.abs(icor) @ dt) / (c * cfg.bias_relax_soc))  # hysteresis-like decay
-            phi[5, 5] = relax
-            v1_end, v2_end = v1[-1] + e1[-1] * dx[1], v2[-1] + e2[-1] * dx[2]  # with the update's correction
-            x = np.array([s_k[-1], v1_end, v2_end, x[3], x[4], relax * x[5]])
-            p = phi @ p @ phi.T
+            s0, v1_0, v2_0, offset_a, gain, bias = (x + dx).tolist()
+            # the SOC inside the block follows from the updated state (filled in below, for all blocks)
+            s_start[k], offset[k], gain_err[k] = s0, offset_a, gain
+            std_k[k] = math.sqrt(max(p[0, 0], 0.0))
+            # propagate to the block end, the RC voltages with the update's correction
+            e_end1, e_end2 = e[:, -1].tolist()
+            dx1, dx2 = dx[1:3].tolist()
+            v1_0, v2_0 = float(v_rc[0, -1]) + e_end1 * dx1, float(v_rc[1, -1]) + e_end2 * dx2
+            s0 = s0 + b.ds_dg_end[k] * (gain - 1.0) + b.ds_db_end[k] * offset_a
+            relax = math.exp(-float(np.dot(np.abs(icor), b.dt_s[lo:hi])) / (c * cfg.bias_relax_soc))
+            bias *= relax  # hysteresis-like decay
+            x = np.array([s0, v1_0, v2_0, offset_a, gain, bias])
+            phi[0, 3], phi[0, 4] = b.ds_db_end[k], b.ds_dg_end[k]
+            phi[1, 1], phi[2, 2], phi[5, 5] = e_end1, e_end2, relax
+            p = np.dot(np.dot(phi, p), phi.T)
             p[0, 0] += cfg.soc_walk_per_s**2 * span
             p[1, 1] += 1e-8 * span
             p[2, 2] += 1e-8 * span
             p[3, 3] += cfg.offset_walk_a**2 * span
             p[4, 4] += 1e-12 * span
             p[5, 5] += cfg.bias_std_v**2 * (1.0 - relax**2)
-            t_prev = float(tt[-1])
-            lo = hi
-        self.x, self.p, self.t_last = x, p, t_prev
-        return self._result(soc, std)
+        self.x, self.p, self.t_last = x, p, float(t[-1])
+        soc = b.ds_dg * np.repeat(gain_err - 1.0, b.lengths)
+        soc += np.repeat(s_start, b.lengths)
+        soc += b.ds_db * np.repeat(offset, b.lengths)
+        return self._result(soc, np.repeat(std_k, b.lengths))
 
     def _result(self, soc: np.ndarray, std: np.ndarray) -> SocResult:
         x = self.x if self.x is not None else np.zeros(6)
