@@ -9,8 +9,9 @@ CSV, fits them with `bmts.pipeline.state.fit_cell_model`, and scores seeded synt
 hour from full, regen and peaks, derated in the cold) the way the acceptance check does:
 A) the whole file with BMS sensor errors (offset 20-50 mA, gain 0.5-1.5 %, 2 mV noise), started at 1.0;
 B) exact sensors, cut at the start of driving, started at 0.7, scored after 600 s.
-Truth: SOC = 1 + Ah / C_ref with C_ref the C/20 capacity. Also printed: coulomb counting with the BMS
-sensors, and the fitted model's open-loop voltage error on the drive (measured - model, mV).
+Truth: SOC = 1 + Ah / C_ref with C_ref the C/20 capacity. Also printed: the share of case A's samples
+within two reported soc_std, coulomb counting with the BMS sensors, and the fitted model's open-loop
+voltage error on the drive (measured - model, mV).
 Simulations are cached under the temp dir keyed by their inputs (a rerun takes ~1 min; first run ~10 min).
 Usage: python benchmarks/soc_synthetic.py [--cells OKane2022 Mohtat2020] [--temps 25 10 0 -10 -20] [--quick]
 """
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from _common import bms_sensors, machine_line, markdown_table, rmse_pct
+from _common import bms_sensors, machine_line, markdown_table, rmse_pct, within_two_sigma_pct
 from bmts.analytics.ecm import CellModel, simulate_voltage
 from bmts.analytics.soc import SocConfig, coulomb_count, estimate_soc
 from bmts.pipeline import state
@@ -227,6 +228,7 @@ def score(
     err = (v - model_v)[k] * 1e3
     return {
         "a": rmse_pct(a.soc[k], truth[k]),
+        "a_cover": within_two_sigma_pct(a.soc[k], a.soc_std[k], truth[k]),
         "b": rmse_pct(b.soc[late], truth[k][late]),
         "cc": rmse_pct(cc[k], truth[k]),
         "v_mean": float(err.mean()),
@@ -265,10 +267,10 @@ def run(
 def report(results: list[tuple[str, float, str, dict[str, float]]]) -> None:
     rows = [
         (cell, f"{amb:g}", case.rsplit("_", 1)[-1], f"{r['t_cell']:.1f}", f"{r['a']:.2f}", f"{r['b']:.2f}",
-         f"{r['cc']:.2f}", f"{r['v_mean']:+.1f}", f"{r['v_rmse']:.1f}")
+         f"{r['a_cover']:.0f}", f"{r['cc']:.2f}", f"{r['v_mean']:+.1f}", f"{r['v_rmse']:.1f}")
         for cell, amb, case, r in results
     ]  # fmt: skip
-    heads = ["cell", "ambient degC", "drive", "cell degC (median)", "A %", "B %", "CC (BMS) %",
+    heads = ["cell", "ambient degC", "drive", "cell degC (median)", "A %", "B %", "A within 2 soc_std %", "CC (BMS) %",
              "open-loop mean mV", "open-loop RMSE mV"]  # fmt: skip
     print(markdown_table(heads, rows))
     summary = []
@@ -296,8 +298,10 @@ def report(results: list[tuple[str, float, str, dict[str, float]]]) -> None:
         sel = [r[3] for r in results if pick(r[1])]
         if sel:
             a, b = np.array([x["a"] for x in sel]), np.array([x["b"] for x in sel])
+            cover = np.mean([x["a_cover"] for x in sel])
             print(
-                f"\n{name}: A {a.mean():.2f} / {a.max():.2f}, B {b.mean():.2f} / {b.max():.2f} ({len(sel)} drives)"
+                f"\n{name}: A {a.mean():.2f} / {a.max():.2f}, B {b.mean():.2f} / {b.max():.2f} ({len(sel)} drives); "
+                f"A within 2 soc_std {cover:.0f} %"
             )
 
 
