@@ -11,6 +11,7 @@ discharges only, so partial windows are the 3.9-3.6 V part of each discharge (ca
 five as nominal); CALCE from the raw Arbin files via `bmts.pipeline.state`, full cycles and the charging
 samples within 3.8-4.1 V alone (calibrated on the first five as nominal). "Best scale": the partial
 estimate's RMSE after one least-squares scale factor, i.e. its tracking error without the nominal assumption.
+Resistance: bmts's growth against the cycler's own IR measurement (CALCE summary), relative to the first cycles.
 Usage: python benchmarks/state_estimation.py [--skip-calce]
 """
 
@@ -110,7 +111,7 @@ def calce_table() -> None:
     """Full cycles from the raw files; partial: the same frame cut to its charging samples within
     3.8-4.1 V (no discharge left, as the acceptance check builds it), calibrated on nominal."""
     summary = pl.read_csv(SHARED_DATA / "calce_cs2" / "capacity_summary_DERIVED.csv")
-    rows = []
+    rows, res_rows = [], []
     for cell in ("CS2_35", "CS2_36"):
         files = sorted((SHARED_DATA / "calce_cs2" / cell).glob("*.xlsx"))
         started = time.perf_counter()
@@ -129,10 +130,41 @@ def calce_table() -> None:
             scores += [f"{rmse_pct(e / 1.1, tr / 1.1):.2f}", joined.height]
         scores.insert(3, f"{best_scale_pct(e, tr, 1.1):.2f}")
         rows.append((cell, truth.height, *scores, f"{took:.0f}"))
+        res_rows.append(
+            (cell, *resistance_scores(full, summary.filter(pl.col("battery_id") == f"calce-{cell}")))
+        )
     print("\n### SOH, CALCE CS2 from raw Arbin files (RMSE, % of 1.1 Ah; truth: the summary CSV)\n")
     heads = ["cell", "truth cycles", "full cycles", "matched", "partial 3.8-4.1 V charge", "partial, best scale",
              "matched", "seconds (read + full)"]  # fmt: skip
     print(markdown_table(heads, rows))
+    print(
+        "\n### Resistance growth, CALCE CS2 (bmts's current-step R against the cycler's own IR measurement)\n"
+    )
+    heads = ["cell", "matched", "R bmts / Arbin IR (median)", "correlation", "growth RMSE", "growth, last 5: bmts",
+             "Arbin IR", "within 2 std %"]  # fmt: skip
+    print(markdown_table(heads, res_rows))
+
+
+def resistance_scores(est: pl.DataFrame, truth: pl.DataFrame) -> tuple[object, ...]:
+    """bmts's resistance growth (relative to its first cycles) against the summary's mean Arbin
+    `Internal_Resistance` per discharge, taken relative to its own first five matched cycles: the absolute
+    values differ by method (a current step over a 30 s log interval includes the fast polarisation, the
+    cycler's IR is a millisecond pulse), so the growth is what is compared."""
+    j = truth.join(est.select("cycle", "resistance_ohm", "resistance_growth", "resistance_growth_std")
+                   .rename({"resistance_ohm": "r_bmts"}), on="cycle", how="inner").sort("cycle")  # fmt: skip
+    j = j.filter(pl.col("r_bmts").is_finite() & pl.col("resistance_growth").is_finite())
+    r, rb = j["resistance_ohm"].to_numpy(), j["r_bmts"].to_numpy()
+    g, g_std = j["resistance_growth"].to_numpy(), j["resistance_growth_std"].to_numpy()
+    g_truth = r / np.median(r[:5])
+    return (
+        j.height,
+        f"{np.median(rb / r):.2f}",
+        f"{np.corrcoef(r, rb)[0, 1]:.3f}",
+        f"{np.sqrt(np.mean((g - g_truth) ** 2)):.3f}",
+        f"{np.mean(g[-5:]):.3f}",
+        f"{np.mean(g_truth[-5:]):.3f}",
+        f"{np.mean(np.abs(g - g_truth) <= 2 * g_std) * 100:.0f}",
+    )
 
 
 def main() -> None:
