@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from _common import SHARED_DATA, best_scale_pct, machine_line, markdown_table, rmse_pct
+from _common import SHARED_DATA, best_scale_pct, machine_line, markdown_table, rmse_pct, within_two_sigma_pct
 from bmts.analytics.soc import coulomb_count, estimate_soc
 from bmts.analytics.soh import Window, soh_from_windows
 from bmts.pipeline import state
@@ -96,14 +96,17 @@ def nasa_table() -> None:
         part = soh_from_windows(p["t"].to_numpy(), p["v"].to_numpy(), p["i"].to_numpy(), p["c"].to_numpy(), 2.0,
                                 Window(-3.9, -3.6))  # fmt: skip
         truth_a = np.array(truth)
-        est_p = np.full(truth_a.size, np.nan)
+        est_p, std_p = np.full(truth_a.size, np.nan), np.full(truth_a.size, np.nan)
         est_p[part["cycle"].to_numpy() - 1] = part["capacity_ah"].to_numpy()
+        std_p[part["cycle"].to_numpy() - 1] = part["capacity_std_ah"].to_numpy()
         ok = np.isfinite(est_p)
         rows.append((cell, len(files), f"{rmse_pct(full / 2.0, truth_a / 2.0):.2f}",
                      f"{rmse_pct(est_p[ok] / 2.0, truth_a[ok] / 2.0):.2f}",
-                     f"{best_scale_pct(est_p[ok], truth_a[ok], 2.0):.2f}", int(ok.sum())))  # fmt: skip
+                     f"{best_scale_pct(est_p[ok], truth_a[ok], 2.0):.2f}", int(ok.sum()),
+                     f"{within_two_sigma_pct(est_p[ok], std_p[ok], truth_a[ok]):.0f}"))  # fmt: skip
     print("\n### SOH, NASA PCoE (RMSE, % of 2.0 Ah nominal)\n")
-    heads = ["cell", "discharges", "full cycles", "partial 3.9-3.6 V", "partial, best scale", "partial n"]
+    heads = ["cell", "discharges", "full cycles", "partial 3.9-3.6 V", "partial, best scale", "partial n",
+             "partial within 2 std %"]  # fmt: skip
     print(markdown_table(heads, rows))
 
 
@@ -124,18 +127,21 @@ def calce_table() -> None:
         scores = []
         for est in (full, part):
             joined = truth.join(
-                est.select("cycle", pl.col("capacity_ah").alias("e")), on="cycle", how="inner"
+                est.select("cycle", pl.col("capacity_ah").alias("e"), "capacity_std_ah"),
+                on="cycle",
+                how="inner",
             ).sort("cycle")
             e, tr = joined["e"].to_numpy(), joined["capacity_ah"].to_numpy()
             scores += [f"{rmse_pct(e / 1.1, tr / 1.1):.2f}", joined.height]
         scores.insert(3, f"{best_scale_pct(e, tr, 1.1):.2f}")
+        scores.append(f"{within_two_sigma_pct(e, joined['capacity_std_ah'].to_numpy(), tr):.0f}")
         rows.append((cell, truth.height, *scores, f"{took:.0f}"))
         res_rows.append(
             (cell, *resistance_scores(full, summary.filter(pl.col("battery_id") == f"calce-{cell}")))
         )
     print("\n### SOH, CALCE CS2 from raw Arbin files (RMSE, % of 1.1 Ah; truth: the summary CSV)\n")
     heads = ["cell", "truth cycles", "full cycles", "matched", "partial 3.8-4.1 V charge", "partial, best scale",
-             "matched", "seconds (read + full)"]  # fmt: skip
+             "matched", "partial within 2 std %", "seconds (read + full)"]  # fmt: skip
     print(markdown_table(heads, rows))
     print(
         "\n### Resistance growth, CALCE CS2 (bmts's current-step R against the cycler's own IR measurement)\n"

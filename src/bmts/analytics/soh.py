@@ -210,18 +210,27 @@ def soh_from_windows(
     charged = ah - onset.shortfall_ah
     if reference is not None and reference.height:
         ref = dict(zip(reference["cycle"].to_list(), reference["capacity_ah"].to_list(), strict=True))
-        outside = np.array([ref[c] - a for c, a in zip(ids.tolist(), charged, strict=True) if c in ref])
+        in_ref = np.array([c in ref for c in ids.tolist()])
+        outside = np.array([ref[c] for c in ids[in_ref].tolist()]) - charged[in_ref]
     else:
+        in_ref = np.zeros(ids.size, dtype=bool)
         outside = np.array([])
     calibrated = outside.size > 0
     if not calibrated:  # a new cell is at its nominal capacity
-        outside = nominal_ah - charged[:CAL_CYCLES]
+        in_ref = np.arange(ids.size) < CAL_CYCLES
+        outside = nominal_ah - charged[in_ref]
     # the charge outside the window is taken as constant: ageing removes capacity inside the window
     # (for LCO/graphite at 3.8-4.1 V this tracks capacity far better than a constant fraction would)
     q_out = float(np.median(outside))
     # one calibration cycle: the cycle-to-cycle scatter of the window charge, ~1 % of nominal on CALCE
     spread = float(np.std(outside)) if outside.size > 1 else 0.01 * nominal_ah
     cap = charged + q_out
+    # the constant outside charge is an assumption: a cell that loses charge outside the window in
+    # proportion to what it loses inside (the other bound) has the window's loss since calibration times
+    # q_out / window charge less; half that is the assumption's standard uncertainty
+    window_ref = float(np.median(charged[in_ref]))
+    window_loss = np.maximum(window_ref - charged, 0.0)
+    assumption = 0.5 * window_loss * max(q_out, 0.0) / max(window_ref, 1e-9)
     # calibration scatter, the nominal-capacity assumption (3 % of nominal), the window charge (1 %), half
     # the onset correction; a charge that started inside the window needs none of the calibrated charge
     # below it, an unknown share of q_out of which the onset shows only part (uniform over 0..q_out)
@@ -229,6 +238,7 @@ def soh_from_windows(
         spread**2
         + (0.0 if calibrated else 0.03 * nominal_ah) ** 2
         + (0.01 * ah) ** 2
+        + assumption**2
         + np.where(entered, 0.5 * onset.shortfall_ah, max(q_out, 0.0) / np.sqrt(12.0)) ** 2
     )
     table = capacity_soh(ids, cap, std, nominal_ah, "partial_window")
