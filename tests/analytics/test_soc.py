@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from test_ecm import CAP, true_model
 
-from bmts.analytics.ecm import simulate_voltage
+from bmts.analytics.ecm import CellModel, simulate_voltage
+from bmts.analytics.ocv import OcvCurve
 from bmts.analytics.soc import SocConfig, SocFilter, coulomb_count, estimate_soc
 
 
@@ -99,6 +100,30 @@ def test_voltage_bias_state_absorbs_a_wrong_ocv_offset_when_started_wrong() -> N
             errors[name].append(rmse(est[late], soc[late]))
     assert np.mean(errors["with"]) < 0.95 * np.mean(errors["without"])
     assert max(errors["with"]) < 0.01
+
+
+def test_a_guess_across_an_ocv_plateau_converges() -> None:
+    # a graphite-like OCV: steps at 72 % and 97 % SOC around a flat stage. The cell is full, the file is cut
+    # at the start of driving and the guess is 0.7, on the lower step: the tangent there is steep (a small
+    # SOC move seems to explain the voltage) and on the plateau flat (the voltage seems to say little), so
+    # an update linearised at the guess creeps up the plateau. Linearised over the SOC's distribution (the
+    # OCV's mean slope over the guess's +-10 points), it converges before the scoring starts at 600 s
+    s = np.linspace(0.0, 1.0, 201)
+    ocv = (
+        3.4
+        + 0.5 * s
+        - 0.3 * np.exp(-10 * s)
+        + 0.08 * (np.tanh((s - 0.72) / 0.03) + np.tanh((s - 0.97) / 0.03))
+    )
+    model = CellModel(OcvCurve(s, ocv, np.zeros(201), CAP), CAP, true_model().tables)
+    for seed in range(3):
+        t, i = drive(seconds=2400.0, dt=1.0, seed=seed)
+        v, soc = simulate_voltage(model, t, i, 1.0)
+        v = v + np.random.default_rng(seed).normal(0, 0.002, v.size)
+        start = int(np.argmax(i != 0))
+        t, v, i, soc = t[start:] - t[start], v[start:], i[start:], soc[start:]
+        est = estimate_soc(t, v, i, model, initial_soc=0.7).soc
+        assert rmse(est[t >= 600], soc[t >= 600]) < 0.012
 
 
 def test_without_a_guess_it_starts_from_the_rest_voltage(case: dict[str, np.ndarray]) -> None:

@@ -8,7 +8,12 @@ hysteresis, so slow voltage errors are not all read as SOC.
 
 The filter runs on blocks of samples (at most `block_samples` and `block_seconds`): inside a block the
 model is propagated exactly and vectorised (coulomb counting, the RC pairs as exponential sums, the OCV
-linearised at the block start), and one update uses the block's mean voltage residual. The measurement
+linearised at the block start), and one update uses the block's mean voltage residual. While the SOC is
+uncertain over more than the tangent's smoothing window (a guessed start), the OCV is linearised over the
+SOC's distribution instead (statistical linearisation: the regression line of OCV on SOC under the
+Gaussian truncated to 0..1, its residual variance added to the measurement's): the voltage's sensitivity
+to a SOC known only to +-10 points is the OCV's mean slope over that range, not the tangent at the guess,
+which on a plateau under-reads it (slow convergence) and on a step over-reads it (overshoot). The measurement
 variance is scaled by a model-error correlation time, so the information per second, not per block, is
 fixed, and adapted (covariance matching): where the innovations exceed what P and the assumed variance
 explain, the variance is scaled up and the filter leans on the current. An update that would leave SOC
@@ -32,6 +37,9 @@ _SOC_GRID = np.linspace(0.0, 1.0, GRID)
 _SOC_GRID.flags.writeable = False
 _BOX5 = np.ones(5) / 5
 _BOX5.flags.writeable = False
+#: the SOC variance over which the tabulated tangent is averaged (a 5-point box, 2 grid steps^2, of central
+#: differences, 1/3); a wider SOC distribution is linearised over the distribution instead
+_TANGENT_VAR = (2.0 + 1.0 / 3.0) / (GRID - 1) ** 2
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,26 @@ class _Lookup:
         k = min(max(round(soc * (GRID - 1)), 0), GRID - 1)
         ocv, slope, *rest = self.rows[k].tolist()
         return (ocv + slope * (soc - k / (GRID - 1)), slope, *rest)
+
+    def regression(self, soc: float, var: float) -> tuple[float, float, float] | None:
+        """The OCV's regression line on SOC ~ N(soc, var) truncated to the grid (0..1), within 4 sigma:
+        its value at `soc`, its slope and the OCV's residual variance about it (V^2). None: no spread."""
+        at, half = soc * (GRID - 1), 4.0 * math.sqrt(var) * (GRID - 1)  # in grid steps
+        lo, hi = max(math.floor(at - half), 0), min(math.ceil(at + half) + 1, GRID)
+        if hi - lo < 3:
+            return None
+        s, ocv = _SOC_GRID[lo:hi], self.ocv[lo:hi]
+        w = np.exp((s - soc) ** 2 / (-2.0 * var))
+        w /= w.sum()
+        ds, docv = s - float(np.dot(w, s)), ocv - float(np.dot(w, ocv))
+        var_s = float(np.dot(w, ds * ds))
+        if var_s <= 0.0:
+            return None
+        slope = float(np.dot(w, ds * docv)) / var_s
+        residual = max(float(np.dot(w, docv * docv)) - slope * slope * var_s, 0.0)
+        # the line through the mean (E ocv at E soc), evaluated at the state's SOC
+        value = float(np.dot(w, ocv)) + slope * (soc - float(np.dot(w, s)))
+        return value, max(slope, 0.05), residual
 
     def soc_of_voltage(self, v: float) -> float:
         return float(np.interp(v, self.ocv, _SOC_GRID))
@@ -223,6 +251,11 @@ class SocFilter:
                 x = np.array([s0, v1_0, v2_0, offset_a, gain, bias])
                 p[0, 0] += cfg.soc_walk_per_s**2 * b.gap_s[k]
             ocv0, slope, r0, r1, tau1, r2, tau2, scale = table.at(s0)
+            lin_var = 0.0  # the linearisation's error variance (V^2)
+            if p[0, 0] > _TANGENT_VAR:  # SOC spread wider than the tangent's window: linearise over it
+                line = table.regression(s0, float(p[0, 0]))
+                if line is not None:
+                    ocv0, slope, lin_var = line
             inv_m = 1.0 / (hi - lo)
             icor = i[lo:hi] * (1.0 - gain) - offset_a
             g = butler_volmer(icor, scale)
@@ -251,8 +284,9 @@ class SocFilter:
             hph = float(np.dot(h, ph))
             if cfg.adapt_s > 0:  # covariance matching: innovations larger than P and R explain
                 w = b.adapt_weight[k]
-                self.error_scale = max(1.0, (1.0 - w) * self.error_scale + w * (y * y - hph) / noise)
-            r_meas = noise * self.error_scale * max(1.0, cfg.error_correlation_s / span)
+                excess = (y * y - hph - lin_var) / noise
+                self.error_scale = max(1.0, (1.0 - w) * self.error_scale + w * excess)
+            r_meas = noise * self.error_scale * max(1.0, cfg.error_correlation_s / span) + lin_var
             gain_k = ph / (hph + r_meas)
             dx = gain_k * y
             p = p - gain_k[:, None] * ph
