@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -29,9 +30,22 @@ def fit_command(
     """Identify OCV(SOC) and R0 + 2 RC parameters per SOC and temperature; write the model JSON."""
     model = state.fit_cell_model(ocv, list(pulse or []))
     state.save_model(model, output)
-    temps = ", ".join(f"{t.temperature_celsius:g} degC ({t.soc.size} SOC points)" for t in model.tables)
+    temps = ", ".join(
+        f"{t.temperature_celsius:g} degC ({t.soc.size} SOC points"
+        + (
+            f", model error {t.model_error_rel:.0%} at long loads)"
+            if math.isfinite(t.model_error_rel)
+            else ")"
+        )
+        for t in model.tables
+    )
+    warm = (
+        f"; warm side {model.warm_activation_k:.0f} K from {model.notes.get('warm_activation_loads')} loads"
+        if model.warm_activation_k is not None
+        else ""
+    )
     out.print(
-        f"wrote {output}: capacity {model.capacity_ah:.4f} Ah; ECM at {temps or 'no temperature'}",
+        f"wrote {output}: capacity {model.capacity_ah:.4f} Ah; ECM at {temps or 'no temperature'}{warm}",
         markup=False,
     )
     skipped = model.notes.get("skipped", [])
