@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bmts.analytics import cycle_summary, derive_cycles, discharge_curve, signed_current, voltage_grid
-from bmts.analytics.cycles import interval_charge_ah, step_labels
+from bmts.analytics.cycles import interval_charge_ah, loads_then_rest, step_labels
 
 
 @settings(max_examples=60, deadline=None)
@@ -73,3 +73,11 @@ def test_signed_current_recovers_charge_and_discharge() -> None:
     steps = np.r_[np.full(50, 1), np.full(20, 2), np.full(50, 3)]
     signed = signed_current(v, i, steps)
     assert np.all(signed[:70] > 0) and np.all(signed[70:] < 0)
+
+
+def test_loads_followed_by_a_long_enough_rest() -> None:
+    t = np.arange(10.0) * 100.0
+    i = np.array([0, -1, -1, 0, 0, 0, -1, 0, 0.5, 0.0])  # rests of 300 s, 100 s and 100 s after the loads
+    starts, stops, rest_ends = loads_then_rest(t, i, 150.0)
+    assert starts.tolist() == [1] and stops.tolist() == [3] and rest_ends.tolist() == [5]
+    assert [a.size for a in loads_then_rest(t, np.zeros(10), 1.0)] == [0, 0, 0]

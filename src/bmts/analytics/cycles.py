@@ -33,6 +33,17 @@ def load_runs(current_a: np.ndarray, level_a: float | None = None) -> tuple[np.n
     return edges[::2], edges[1::2]
 
 
+def loads_then_rest(
+    time_s: np.ndarray, current_a: np.ndarray, min_rest_s: float, level_a: float | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The load runs (`load_runs`) followed by a rest of at least `min_rest_s`: (starts, stops, rest_ends),
+    the rest after run k ending at sample rest_ends[k] (the last sample before the next load)."""
+    starts, stops = load_runs(current_a, level_a)
+    rest_ends = np.r_[starts[1:], current_a.size][: starts.size] - 1
+    keep = time_s[rest_ends] - time_s[stops - 1] >= min_rest_s
+    return starts[keep], stops[keep], rest_ends[keep]
+
+
 def _interval_mean(values: np.ndarray, steps: np.ndarray | None) -> np.ndarray:
     """Mean of `values` over each interval ending at sample i: trapezoidal within a step; across a step
     change the value of the new step's sample (cyclers log each row as the end of an interval of its step)."""

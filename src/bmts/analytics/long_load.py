@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.optimize import brentq
 
-from bmts.analytics.cycles import load_runs
+from bmts.analytics.cycles import loads_then_rest
 from bmts.analytics.ecm import CellModel, EcmTable, rc_response
 
 MIN_TAU2_MULTIPLE = 3.0  # a load this many tau2 long is quasi-steady for the model's slow pair
@@ -84,11 +84,9 @@ def long_loads(
     """Constant-current loads lasting at least `min_duration_s` (charge passed / end current, robust to
     sparse logging), each followed by a rest of at least MIN_REST_S; tapering (CV) loads are left out."""
     temp = np.full(t.size, np.nan) if temperature_c is None else np.asarray(temperature_c, dtype=float)
-    starts, stops = load_runs(i)
     rows = []
-    for k, (a, b) in enumerate(zip(starts, stops, strict=True)):
-        rest_end = (starts[k + 1] if k + 1 < starts.size else t.size) - 1
-        if a == 0 or t[rest_end] - t[b - 1] < MIN_REST_S:
+    for a, b, rest_end in zip(*loads_then_rest(t, i, MIN_REST_S), strict=True):
+        if a == 0:
             continue
         current = float(i[b - 1])
         seconds = (soc[b - 1] - soc[a - 1]) * capacity_ah * 3600.0 / current

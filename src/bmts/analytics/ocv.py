@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bmts.analytics.cycles import load_runs
+from bmts.analytics.cycles import loads_then_rest
 from bmts.schema import DataError, Issue
 
 GRID_POINTS = 201
@@ -87,14 +87,8 @@ def _strictly_increasing(v: np.ndarray) -> np.ndarray:
 def rest_ends(time_s: np.ndarray, current_a: np.ndarray, rest_a: float) -> tuple[np.ndarray, np.ndarray]:
     """Index of the last sample of every rest (|I| <= `rest_a`) of at least `GITT_REST_S` that follows a
     load, and whether that load was a discharge."""
-    starts, stops = load_runs(current_a, rest_a)
-    ends, discharged = [], []
-    for k, stop in enumerate(stops):
-        end = (starts[k + 1] if k + 1 < starts.size else current_a.size) - 1
-        if end >= stop and time_s[end] - time_s[stop - 1] >= GITT_REST_S:
-            ends.append(end)
-            discharged.append(current_a[stop - 1] < 0)
-    return np.array(ends, dtype=np.int64), np.array(discharged, dtype=bool)
+    _, stops, ends = loads_then_rest(time_s, current_a, GITT_REST_S, rest_a)
+    return ends.astype(np.int64), current_a[stops - 1] < 0
 
 
 def _branch(soc: np.ndarray, volt: np.ndarray, grid: np.ndarray, min_points: int = 5) -> np.ndarray:
