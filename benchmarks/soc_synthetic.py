@@ -1,7 +1,8 @@
 """SOC on simulated cells that are not the Panasonic cell: a generalisation testbed for the cold.
 
-Each cell is a PyBaMM physics model (SPMe, lumped thermal model, published parameter sets whose diffusivities,
-exchange currents and electrolyte transport follow Arrhenius laws). Per cell and ambient (25, 10, 0, -10,
+Each cell is a PyBaMM physics model (SPMe, lumped thermal model, published parameter sets whose exchange
+currents, and for the NMC/NCO cells also diffusivities and electrolyte transport, follow Arrhenius laws; the
+cells and their voltage limits are declared in CELLS). Per cell and ambient (25, 10, 0, -10,
 -20 degC) it simulates the characterisation the acceptance check gives — a 25 degC C/20 discharge from full
 (OCV), and at the ambient an HPPC-like pulse test (0.5/1/2/3C discharge and charge pulses of 10 s at every
 10 % SOC) and a dis5-like file (C/3 discharges of 10 % each followed by a 20 min rest) — writes them as BDF
@@ -13,7 +14,8 @@ Truth: SOC = 1 + Ah / C_ref with C_ref the C/20 capacity. Also printed: the shar
 within two reported soc_std, coulomb counting with the BMS sensors, and the fitted model's open-loop
 voltage error on the drive (measured - model, mV).
 Simulations are cached under the temp dir keyed by their inputs (a rerun takes ~1 min; first run ~10 min).
-Usage: python benchmarks/soc_synthetic.py [--cells OKane2022 Mohtat2020] [--temps 25 10 0 -10 -20] [--quick]
+Usage: python benchmarks/soc_synthetic.py [--cells OKane2022 Mohtat2020 Prada2013 Ecker2015]
+    [--temps 25 10 0 -10 -20] [--quick]
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import json
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,10 +38,52 @@ from bmts.analytics.soc import SocConfig, coulomb_count, estimate_soc
 from bmts.pipeline import state
 
 CACHE = Path(tempfile.gettempdir()) / "bmts-soc-synthetic"
-SIM_VERSION = 1  # bump when a simulated protocol changes
-#: published parameter sets with temperature-dependent kinetics and transport: O'Kane 2022 (LG M50 21700,
-#: NMC811/graphite-SiOx, Chen 2020 with Arrhenius laws) and Mohtat 2020 (NMC532/graphite pouch, 5 Ah)
-CELLS = ("OKane2022", "Mohtat2020")
+SIM_VERSION = 1  # bump when a simulated protocol, or an existing cell's declaration in CELLS, changes
+
+
+@dataclass(frozen=True)
+class SimCell:
+    """A simulated cell: a PyBaMM parameter set, the voltage limits its protocols use, and the values the
+    set lacks or gets wrong for the real cell. The C/20 and discharge steps stop at the set's own lower
+    cut-off; full is the set's own upper cut-off."""
+
+    pybamm_set: str
+    pulse_upper_v: float  # HPPC charge pulses stop here (a cycler's limit, a little above full)
+    drive_window_v: tuple[float, float]  # the cut-offs lifted for driven profiles (the protocol stops them)
+    update: tuple[tuple[str, float], ...] = ()
+    thermal_from: str | None = None  # a set to borrow missing thermal and current-collector values from
+
+
+#: the NMC/NCO cells' limits: charge pulses to 4.3 V, driven profiles within 2.0-4.6 V
+_NMC_PULSE_V, _NMC_DRIVE_V = 4.3, (2.0, 4.6)
+#: published parameter sets whose exchange currents (and, but for Prada2013, diffusivities and electrolyte
+#: transport) follow Arrhenius laws. O'Kane 2022: LG M50 21700, NMC811/graphite-SiOx (Chen 2020 with
+#: Arrhenius laws). Mohtat 2020: NMC532/graphite pouch, 5 Ah. Prada 2013: A123 26650 LFP/graphite, 2.3 Ah,
+#: flat OCV; the set has no thermal data: Chen 2020's (same graphite) with the 26650 can's volume and
+#: surface. Ecker 2015: Kokam SLPB 75106100 NCO/graphite pouch; the set is one 0.156 Ah electrode pair:
+#: 48 in parallel make the 7.5 Ah cell, cooled over the pouch's own surface.
+CELLS: dict[str, SimCell] = {
+    "OKane2022": SimCell("OKane2022", _NMC_PULSE_V, _NMC_DRIVE_V),
+    "Mohtat2020": SimCell("Mohtat2020", _NMC_PULSE_V, _NMC_DRIVE_V),
+    "Prada2013": SimCell(
+        "Prada2013",
+        pulse_upper_v=3.7,
+        drive_window_v=(1.5, 4.0),
+        update=(("Cell volume [m3]", 3.45e-5), ("Cell cooling surface area [m2]", 6.37e-3)),
+        thermal_from="Chen2020",
+    ),
+    "Ecker2015": SimCell(
+        "Ecker2015",
+        _NMC_PULSE_V,
+        _NMC_DRIVE_V,
+        update=(
+            ("Number of electrodes connected in parallel to make a cell", 48.0),
+            ("Nominal cell capacity [A.h]", 7.5),
+            ("Cell volume [m3]", 7.95e-5),
+            ("Cell cooling surface area [m2]", 0.0243),
+        ),
+    ),
+}
 TEMPS_C = (25.0, 10.0, 0.0, -10.0, -20.0)
 DRIVE_SEEDS = (11, 12, 13)
 #: vehicle-like derating: (largest discharge C-rate, largest regen C-rate) by ambient (>= key)
@@ -49,15 +94,35 @@ PULSE_C = (0.5, 1.0, 2.0, 3.0)
 FITTED: dict[tuple[str, float], tuple[float, float, float]] = {}
 
 
-def _parameters(cell: str, ambient_c: float, lower_v: float | None = None):  # type: ignore[no-untyped-def]
+def _set(cell: str):  # type: ignore[no-untyped-def]
+    """The cell's parameter values at the set's own temperatures and cut-offs."""
     import pybamm
 
-    p = pybamm.ParameterValues(cell)
+    spec = CELLS[cell]
+    p = pybamm.ParameterValues(spec.pybamm_set)
+    if spec.thermal_from is not None:
+        donor = pybamm.ParameterValues(spec.thermal_from)
+        thermal = (
+            "current collector",
+            "density [kg",
+            "specific heat",
+            "thermal conductivity",
+            "heat transfer",
+        )
+        missing = {k: donor[k] for k in donor if k not in p and any(w in k for w in thermal)}
+        p.update(missing, check_already_exists=False)
+    p.update(dict(spec.update), check_already_exists=False)
+    return p
+
+
+def _parameters(cell: str, ambient_c: float, driven: bool = False):  # type: ignore[no-untyped-def]
+    p = _set(cell)
     p.set_initial_state(1.0)  # SOC 1 at the set's own upper cut-off
     kelvin = 273.15 + ambient_c
     p.update({"Ambient temperature [K]": kelvin, "Initial temperature [K]": kelvin})
-    if lower_v is not None:  # lift the cut-offs for driven profiles (the protocol, not the cell, stops them)
-        p.update({"Lower voltage cut-off [V]": lower_v, "Upper voltage cut-off [V]": 4.6})
+    if driven:  # lift the cut-offs for driven profiles (the protocol, not the cell, stops them)
+        lo, hi = CELLS[cell].drive_window_v
+        p.update({"Lower voltage cut-off [V]": lo, "Upper voltage cut-off [V]": hi})
     return p
 
 
@@ -106,15 +171,13 @@ def c20(cell: str) -> dict[str, np.ndarray]:
 
 
 def _cutoff(cell: str) -> float:
-    import pybamm
-
-    return float(pybamm.ParameterValues(cell)["Lower voltage cut-off [V]"])
+    return float(_set(cell)["Lower voltage cut-off [V]"])
 
 
 def hppc(cell: str, ambient_c: float) -> dict[str, np.ndarray]:
     """Pulses at every 10 % SOC from full: 10 s discharge and charge at each C-rate with 2 min rests,
     then 10 % at 1C and a 30 min rest (voltage-limited like a cycler)."""
-    lo, hi = _cutoff(cell), 4.3
+    lo, hi = _cutoff(cell), CELLS[cell].pulse_upper_v
     steps = ["Rest for 30 minutes"]
     for _ in range(9):
         for c in PULSE_C:
@@ -176,7 +239,7 @@ def drive(cell: str, ambient_c: float, seed: int) -> dict[str, np.ndarray]:
         import pybamm
 
         pybamm.set_logging_level("ERROR")
-        p = _parameters(cell, ambient_c, lower_v=2.0)
+        p = _parameters(cell, ambient_c, driven=True)
         t, i = drive_profile(seed, float(p["Nominal cell capacity [A.h]"]), ambient_c)
         p["Current function [A]"] = pybamm.Interpolant(t, -i, pybamm.t)
         model = pybamm.lithium_ion.SPMe(options={"thermal": "lumped"})
@@ -307,7 +370,7 @@ def report(results: list[tuple[str, float, str, dict[str, float]]]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--cells", nargs="+", default=list(CELLS))
+    ap.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
     ap.add_argument("--temps", nargs="+", type=float, default=list(TEMPS_C))
     ap.add_argument("--quick", action="store_true", help="Mohtat2020 at 25 and -20 degC only")
     a = ap.parse_args()
