@@ -285,7 +285,7 @@ def _set_design(
     return t - t[0], i, y, w
 
 
-def butler_volmer(i: np.ndarray, scale_a: float) -> np.ndarray:
+def butler_volmer(i: np.ndarray | float, scale_a: np.ndarray | float) -> np.ndarray:
     """The current an RC pair sees: scale * asinh(i / scale) — linear for |i| << scale, logarithmic above
     (charge-transfer overpotential, strong in the cold)."""
     return scale_a * np.arcsinh(i / scale_a)

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from bmts.analytics.cycles import loads_then_rest
-from bmts.analytics.ecm import CellModel, EcmTable, rc_response
+from bmts.analytics.ecm import CellModel, EcmTable, butler_volmer, rc_response
 
 MIN_TAU2_MULTIPLE = 3.0  # a load this many tau2 long is quasi-steady for the model's slow pair
 MIN_REST_S = 600.0  # the rest after it must be this long for its end to be near the OCV
@@ -105,7 +105,7 @@ def _model_overpotential(table: EcmTable, found: LongLoads) -> tuple[np.ndarray,
     """The table's overpotential at the end of each load, and its slow pair's part per ohm of R2."""
     cur, dur = found.current_a, found.duration_s
     p = table.at(found.soc)
-    g = p["bv_scale_a"] * np.arcsinh(cur / p["bv_scale_a"])  # butler_volmer per load
+    g = butler_volmer(cur, p["bv_scale_a"])
     slow = g * (1.0 - np.exp(-dur / p["tau2_s"]))
     model = p["r0_ohm"] * cur + g * p["r1_ohm"] * (1.0 - np.exp(-dur / p["tau1_s"])) + p["r2_ohm"] * slow
     return model, slow
@@ -125,7 +125,7 @@ def model_overpotential(model: CellModel, found: LongLoads, fallback_c: float) -
             for k, arr in p.items():
                 arr[sel] = at[k]
         end = model.params(tr.soc[-1], float(key[-1]))
-        g = p["bv_scale_a"] * np.arcsinh(tr.current_a / p["bv_scale_a"])
+        g = butler_volmer(tr.current_a, p["bv_scale_a"])
         v1 = rc_response(tr.t_s, p["r1_ohm"] * g, float(end["tau1_s"]))[-1]
         v2 = rc_response(tr.t_s, p["r2_ohm"] * g, float(end["tau2_s"]))[-1]
         out[n] = p["r0_ohm"][-1] * tr.current_a[-1] + v1 + v2
@@ -186,18 +186,8 @@ def correct_slow_branch(table: EcmTable, found: LongLoads, capacity_ah: float) -
     groups = np.r_[0, np.cumsum(np.diff(s_end) > SOC_MERGE)]  # loads ending at one SOC (a second pass)
     s_mean = np.array([s_end[groups == k].mean() for k in range(groups[-1] + 1)])
     d_mean = np.array([delta[groups == k].mean() for k in range(groups[-1] + 1)])
-    params = dict(table.params)
-    params["r2_ohm"] = np.maximum(table.params["r2_ohm"] + np.interp(table.soc, s_mean, d_mean), 0.0)
-    out = EcmTable(
-        table.temperature_celsius,
-        table.cell_temperature_celsius,
-        table.soc,
-        params,
-        table.rmse_v,
-        table.source,
-        table.model_error_rel,
-    )
-    return out, int(s_end.size)
+    r2 = np.maximum(table.params["r2_ohm"] + np.interp(table.soc, s_mean, d_mean), 0.0)
+    return replace(table, params={**table.params, "r2_ohm": r2}), int(s_end.size)
 
 
 def min_load_s(table: EcmTable) -> float:
