@@ -11,6 +11,7 @@ discharges only, so partial windows are the 3.9-3.6 V part of each discharge (ca
 five as nominal); CALCE from the raw Arbin files via `bmts.pipeline.state`, full cycles and the charging
 samples within 3.8-4.1 V alone (calibrated on the first five as nominal). "Best scale": the partial
 estimate's RMSE after one least-squares scale factor, i.e. its tracking error without the nominal assumption.
+"Reference": the windows calibrated on the other cells' full cycles (`soh_reference`, leave one cell out).
 Resistance: bmts's growth against the cycler's own IR measurement (CALCE summary), relative to the first cycles.
 Usage: python benchmarks/state_estimation.py [--skip-calce]
 """
@@ -26,7 +27,8 @@ import polars as pl
 
 from _common import SHARED_DATA, best_scale_pct, machine_line, markdown_table, rmse_pct, within_two_sigma_pct
 from bmts.analytics.soc import coulomb_count, estimate_soc
-from bmts.analytics.soh import Window, soh_from_windows
+from bmts.analytics.soh import Window, soh_from_windows, window_features
+from bmts.analytics.soh_reference import WindowCapacityModel, feature_matrix, training_rows
 from bmts.pipeline import state
 from soc_cold import load_drive
 
@@ -78,70 +80,112 @@ def soc_tables() -> None:
           f"worst {s['b'].max():.2f}%, median EKF throughput {s['rate'].median() / 1e6:.2f} Msamples/s")  # fmt: skip
 
 
+NASA_CELLS = ("B0005", "B0006", "B0007", "B0018")
+NASA_WINDOW = Window(-3.9, -3.6)  # a discharge seen backwards is a charge: the window is 3.6-3.9 V of it
+
+
+def nasa_cell(cell: str) -> tuple[np.ndarray, np.ndarray, pl.DataFrame]:
+    """(NASA's capacity per discharge, bmts's full-cycle capacity, the discharges seen backwards)."""
+    folder = SHARED_DATA / "nasa_pcoe" / "data" / "discharge_data" / cell
+    files = sorted(folder.glob("dis_*.csv"), key=lambda p: int(p.name.split("_")[1]))
+    truth, parts = [], []
+    for k, path in enumerate(files, start=1):
+        f = pl.read_csv(path)
+        t, v, i = (f[c].to_numpy().astype(float) for c in ("discharge_time", "voltage", "current"))
+        truth.append(float(path.stem.split("_cap_")[1]))
+        parts.append(pl.DataFrame({"t": t, "v": -v, "i": -i, "c": np.full(t.size, k)}))
+    # full cycles as `bmts soh` gives them (the NASA reader declares the 2.7 V end of NASA's Capacity)
+    full = state.soh_table([folder], 2.0).sort("cycle")["capacity_ah"].to_numpy()
+    return np.array(truth), full, pl.concat(parts)
+
+
+def _arrays(p: pl.DataFrame) -> tuple[np.ndarray, ...]:
+    return tuple(p[c].to_numpy() for c in ("t", "v", "i", "c"))
+
+
 def nasa_table() -> None:
+    """Full cycles; partial windows calibrated on nominal (the first five cycles) and on the other three
+    cells' full cycles (leave one cell out: `soh_reference`)."""
+    cells = {cell: nasa_cell(cell) for cell in NASA_CELLS}
+    train = {}
+    for cell, (_, full, p) in cells.items():
+        full_frame = pl.DataFrame({"cycle": np.arange(1, full.size + 1), "capacity_ah": full})
+        train[cell] = training_rows(window_features(*_arrays(p), NASA_WINDOW), full_frame)
     rows = []
-    for cell in ("B0005", "B0006", "B0007", "B0018"):
-        folder = SHARED_DATA / "nasa_pcoe" / "data" / "discharge_data" / cell
-        files = sorted(folder.glob("dis_*.csv"), key=lambda p: int(p.name.split("_")[1]))
-        truth, parts = [], []
-        for k, path in enumerate(files, start=1):
-            f = pl.read_csv(path)
-            t, v, i = (f[c].to_numpy().astype(float) for c in ("discharge_time", "voltage", "current"))
-            truth.append(float(path.stem.split("_cap_")[1]))
-            parts.append(pl.DataFrame({"t": t, "v": -v, "i": -i, "c": np.full(t.size, k)}))
-        # full cycles as `bmts soh` gives them (the NASA reader declares the 2.7 V end of NASA's Capacity)
-        full = state.soh_table([folder], 2.0).sort("cycle")["capacity_ah"].to_numpy()
-        p = pl.concat(parts)
-        # a discharge seen backwards is a charge: the window is 3.6-3.9 V of the discharge
-        part = soh_from_windows(p["t"].to_numpy(), p["v"].to_numpy(), p["i"].to_numpy(), p["c"].to_numpy(), 2.0,
-                                Window(-3.9, -3.6))  # fmt: skip
-        truth_a = np.array(truth)
-        est_p, std_p = np.full(truth_a.size, np.nan), np.full(truth_a.size, np.nan)
-        est_p[part["cycle"].to_numpy() - 1] = part["capacity_ah"].to_numpy()
-        std_p[part["cycle"].to_numpy() - 1] = part["capacity_std_ah"].to_numpy()
-        ok = np.isfinite(est_p)
-        rows.append((cell, len(files), f"{rmse_pct(full / 2.0, truth_a / 2.0):.2f}",
-                     f"{rmse_pct(est_p[ok] / 2.0, truth_a[ok] / 2.0):.2f}",
-                     f"{best_scale_pct(est_p[ok], truth_a[ok], 2.0):.2f}", int(ok.sum()),
-                     f"{within_two_sigma_pct(est_p[ok], std_p[ok], truth_a[ok]):.0f}"))  # fmt: skip
+    for cell, (truth, full, p) in cells.items():
+        others = pl.concat([train[c].with_columns(cell=pl.lit(c)) for c in NASA_CELLS if c != cell])
+        model = WindowCapacityModel().fit(feature_matrix(others), others["capacity_ah"].to_numpy(),
+                                          others["cell"].to_numpy())  # fmt: skip
+        scores = []
+        for calibration in (None, model):
+            part = soh_from_windows(*_arrays(p), 2.0, NASA_WINDOW, calibration=calibration)
+            est = np.full(truth.size, np.nan)
+            std = np.full(truth.size, np.nan)
+            est[part["cycle"].to_numpy() - 1] = part["capacity_ah"].to_numpy()
+            std[part["cycle"].to_numpy() - 1] = part["capacity_std_ah"].to_numpy()
+            ok = np.isfinite(est)
+            scores.append((f"{rmse_pct(est[ok] / 2.0, truth[ok] / 2.0):.2f}", int(ok.sum()),
+                           f"{within_two_sigma_pct(est[ok], std[ok], truth[ok]):.0f}"))  # fmt: skip
+            if calibration is None:
+                scores[-1] += (f"{best_scale_pct(est[ok], truth[ok], 2.0):.2f}",)
+        rows.append((cell, truth.size, f"{rmse_pct(full / 2.0, truth / 2.0):.2f}", *scores[0], *scores[1]))
     print("\n### SOH, NASA PCoE (RMSE, % of 2.0 Ah nominal)\n")
-    heads = ["cell", "discharges", "full cycles", "partial 3.9-3.6 V", "partial, best scale", "partial n",
-             "partial within 2 std %"]  # fmt: skip
+    heads = ["cell", "discharges", "full cycles", "partial 3.9-3.6 V", "partial n", "within 2 std %",
+             "partial, best scale", "partial, other 3 cells as reference", "n", "within 2 std %"]  # fmt: skip
     print(markdown_table(heads, rows))
+
+
+CALCE_CELLS = ("CS2_35", "CS2_36")
+
+
+def _scored(truth: pl.DataFrame, est: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(estimate, truth, std) on the cycles both have."""
+    joined = truth.join(
+        est.select("cycle", pl.col("capacity_ah").alias("e"), "capacity_std_ah"), on="cycle", how="inner"
+    ).sort("cycle")
+    return joined["e"].to_numpy(), joined["capacity_ah"].to_numpy(), joined["capacity_std_ah"].to_numpy()
 
 
 def calce_table() -> None:
     """Full cycles from the raw files; partial: the same frame cut to its charging samples within
-    3.8-4.1 V (no discharge left, as the acceptance check builds it), calibrated on nominal."""
+    3.8-4.1 V (no discharge left, as the acceptance check builds it), calibrated on nominal and on the
+    other cell's full cycles (`soh_reference`)."""
     summary = pl.read_csv(SHARED_DATA / "calce_cs2" / "capacity_summary_DERIVED.csv")
-    rows, res_rows = [], []
-    for cell in ("CS2_35", "CS2_36"):
-        files = sorted((SHARED_DATA / "calce_cs2" / cell).glob("*.xlsx"))
+    frames, took = {}, {}
+    for cell in CALCE_CELLS:
         started = time.perf_counter()
-        frame = state.stitched(files)
+        frames[cell] = state.stitched(sorted((SHARED_DATA / "calce_cs2" / cell).glob("*.xlsx")))
+        took[cell] = time.perf_counter() - started
+    rows, res_rows = [], []
+    for cell, frame in frames.items():
+        started = time.perf_counter()
         full = state.soh_from_frame(frame, 1.1, cell)
-        took = time.perf_counter() - started
+        seconds = took[cell] + time.perf_counter() - started
         window = frame.filter((pl.col("current_ampere") > 0) & pl.col("voltage_volt").is_between(3.8, 4.1))
-        part = state.soh_from_frame(window, 1.1, cell)
+        others = [(c, f) for c, f in frames.items() if c != cell]
+        calibration = state.calibration_from_frames(others, 1.1, Window())
         truth = summary.filter(pl.col("battery_id") == f"calce-{cell}").select("cycle", "capacity_ah")
-        scores = []
-        for est in (full, part):
-            joined = truth.join(
-                est.select("cycle", pl.col("capacity_ah").alias("e"), "capacity_std_ah"),
-                on="cycle",
-                how="inner",
-            ).sort("cycle")
-            e, tr = joined["e"].to_numpy(), joined["capacity_ah"].to_numpy()
-            scores += [f"{rmse_pct(e / 1.1, tr / 1.1):.2f}", joined.height]
-        scores.insert(3, f"{best_scale_pct(e, tr, 1.1):.2f}")
-        scores.append(f"{within_two_sigma_pct(e, joined['capacity_std_ah'].to_numpy(), tr):.0f}")
-        rows.append((cell, truth.height, *scores, f"{took:.0f}"))
+        e, tr, _ = _scored(truth, full)
+        scores: list[object] = [f"{rmse_pct(e / 1.1, tr / 1.1):.2f}", e.size]
+        for k, est in enumerate(
+            (
+                state.soh_from_frame(window, 1.1, cell),
+                state.soh_from_frame(window, 1.1, cell, None, calibration),
+            )
+        ):
+            e, tr, std = _scored(truth, est)
+            scores.append(f"{rmse_pct(e / 1.1, tr / 1.1):.2f}")
+            if k == 0:
+                scores.append(f"{best_scale_pct(e, tr, 1.1):.2f}")
+            scores += [e.size, f"{within_two_sigma_pct(e, std, tr):.0f}"]
+        rows.append((cell, truth.height, *scores, f"{seconds:.0f}"))
         res_rows.append(
             (cell, *resistance_scores(full, summary.filter(pl.col("battery_id") == f"calce-{cell}")))
         )
     print("\n### SOH, CALCE CS2 from raw Arbin files (RMSE, % of 1.1 Ah; truth: the summary CSV)\n")
     heads = ["cell", "truth cycles", "full cycles", "matched", "partial 3.8-4.1 V charge", "partial, best scale",
-             "matched", "partial within 2 std %", "seconds (read + full)"]  # fmt: skip
+             "matched", "within 2 std %", "partial, other cell as reference", "matched", "within 2 std %",
+             "seconds (read + full)"]  # fmt: skip
     print(markdown_table(heads, rows))
     print(
         "\n### Resistance growth, CALCE CS2 (bmts's current-step R against the cycler's own IR measurement)\n"

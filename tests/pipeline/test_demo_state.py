@@ -31,10 +31,13 @@ def test_lab_model_is_identified_from_its_own_tests(tmp_path: Path) -> None:
 def test_state_demo_scores_soc_and_soh_against_the_truth(tmp_path: Path) -> None:
     spec = CellSpec("cell-a", capacity_ah=2.5, fade_per_cycle=0.002)
     frame = simulate_cell(spec, 25, seed=1)
-    path = write_bdf(frame, tmp_path / "cell-a.bdf.parquet")
     store = EmbeddedStore(tmp_path / "home")
-    ingest_paths(store, [path], battery_id="cell-a")
-    report = run_state_demo(store, tmp_path, ["cell-a"], [spec.capacity_ah])
+    ingest_paths(store, [write_bdf(frame, tmp_path / "cell-a.bdf.parquet")], battery_id="cell-a")
+    other = CellSpec("cell-b", capacity_ah=2.5, fade_per_cycle=0.004)  # the reference for cell-a's windows
+    ingest_paths(
+        store, [write_bdf(simulate_cell(other, 25, seed=2), tmp_path / "b.bdf.parquet")], battery_id="cell-b"
+    )
+    report = run_state_demo(store, tmp_path, ["cell-a", "cell-b"], [spec.capacity_ah, other.capacity_ah])
     # the BMS's 30 mA offset and 1 % gain error drift coulomb counting away; the filter corrects them
     assert report.soc_rmse_percent < 0.5 < report.coulomb_counting_rmse_percent
     assert sorted(report.temperatures_celsius) == [5.0, 25.0]
@@ -44,5 +47,9 @@ def test_state_demo_scores_soc_and_soh_against_the_truth(tmp_path: Path) -> None
     discharged_ah = -float((last["current_ampere"] * 30.0).sum()) / 3600  # the simulation logs every 30 s
     assert row["soh_full_cycles"] == pytest.approx(discharged_ah / 2.5, abs=0.005)
     assert 0.5 < row["soh_charge_windows"] <= 1.0
+    # calibrated on the other cell's full cycles, the windows come closer to the full-cycle SOH
+    referenced_error = abs(row["soh_windows_referenced"] - row["soh_full_cycles"])
+    assert referenced_error < abs(row["soh_charge_windows"] - row["soh_full_cycles"])
+    assert referenced_error < 2 * row["soh_referenced_std"]
     assert report.model_path.exists()
     assert json.loads(report.pybamm_path.read_text())["format"] == "bmts.pybamm-thevenin"

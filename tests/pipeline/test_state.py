@@ -204,3 +204,37 @@ def test_field_cycles_use_windows_calibrated_on_the_full_ones(tmp_path: Path) ->
     assert np.sqrt(np.mean((other["capacity_ah"].to_numpy() - cell_ah) ** 2)) < 0.02 * NOMINAL
     with pytest.raises(DataError, match="--window-v"):
         state.soh_table([path], NOMINAL, (4.1, 3.8))
+
+
+def _cycling_file(path: Path, fade: float, windows_only: bool = False) -> Path:
+    t, v, i, c, _ = cycling(n=40, fade=fade)
+    frame = pl.DataFrame({"test_time_second": t, "voltage_volt": v, "current_ampere": i, "cycle_count": c})
+    if windows_only:
+        frame = frame.filter((pl.col("current_ampere") > 0) & pl.col("voltage_volt").is_between(3.8, 4.1))
+    return write_bdf(frame, path)
+
+
+def test_windows_calibrated_on_reference_cells_from_the_command_line(tmp_path: Path) -> None:
+    from bmts.services.cli.main import app
+    from bmts.services.cli.state import register
+
+    if not any(getattr(c, "name", None) == "soh" for c in app.registered_commands):
+        register(app)
+    refs = [_cycling_file(tmp_path / f"ref{k}.bdf.csv", fade) for k, fade in enumerate((0.004, 0.006))]
+    field = _cycling_file(tmp_path / "field.bdf.csv", 0.005, windows_only=True)
+    truth = NOMINAL * (1.02 - 0.005 * np.arange(40))
+    out = tmp_path / "soh.csv"
+    args = ["soh", str(field), "--nominal-capacity-ah", str(NOMINAL), "-o", str(out)]
+    result = CliRunner().invoke(app, [*args, "--reference", str(refs[0]), "--reference", str(refs[1])])
+    assert result.exit_code == 0, result.output
+    table = pl.read_csv(out)
+    assert set(table["method"]) == {"partial_window_reference"}
+    error = table["capacity_ah"].to_numpy() - truth[table["cycle"].to_numpy() - 1]
+    plain = state.soh_table([field], NOMINAL)
+    plain_error = plain["capacity_ah"].to_numpy() - truth[plain["cycle"].to_numpy() - 1]
+    assert np.sqrt(np.mean(error**2)) < 0.25 * np.sqrt(np.mean(plain_error**2))
+    # a reference must have been cycled fully: windows alone teach nothing about the capacity
+    with pytest.raises(DataError, match=r"--reference .*field.*a reference cell needs 10"):
+        state.soh_table([field], NOMINAL, references=[field])
+    with pytest.raises(DataError, match=r"--reference .*missing"):
+        state.soh_table([field], NOMINAL, references=[tmp_path / "missing"])

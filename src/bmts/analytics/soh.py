@@ -7,7 +7,7 @@ end of its interval). Partial windows: the charge (Ah) passed while the voltage 
 inside the window), less the charge below the window a cycle did not need because its charge began closer
 below the window than the first cycles' did (seen in the charge-onset transient, `soh_onset`). The constant
 is calibrated on full cycles of the same data when there are any, else on the first cycles, taken to be at
-the nominal capacity (a new cell). Resistance: |dV/dI| at sharp current steps, relative to the first cycles.
+the nominal capacity (a new cell); or the whole window model on reference cells (`soh_reference`). Resistance: |dV/dI| at sharp current steps, relative to the first cycles.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import polars as pl
 
 from bmts.analytics.cycles import deep_discharge_fraction, step_labels
 from bmts.analytics.soh_onset import below_window_shortfall, excess_slopes
+from bmts.analytics.soh_reference import WindowCapacityModel, feature_matrix
 
 CAL_CYCLES = 5  # cycles that calibrate a partial-window fraction when no full cycle is available
 MIN_FULL_FRACTION = 0.02  # a "cycle" discharging less than this fraction of nominal is not a cycle
@@ -183,6 +184,28 @@ def soh_from_full_cycles(
     return capacity_soh(ids[keep], cap[keep], std, nominal_ah, "full_cycle")
 
 
+def window_features(
+    t: np.ndarray, v: np.ndarray, i: np.ndarray, cycles: np.ndarray, window: Window
+) -> pl.DataFrame:
+    """Per cycle whose charge covered at least half the window: `cycle`, `window_ah` (charged inside it),
+    `shortfall_ah` (charge below the window the cycle did not need, from the onset transient, `soh_onset`),
+    `charged_ah` (the window's charge less that shortfall) and `entered` (the charge entered the window
+    from below)."""
+    ids, ah, span, entered = window_charge(t, v, i, cycles, window)
+    ok = (span >= 0.5) & (ah > 0)
+    ids, ah, entered = ids[ok], ah[ok], entered[ok]
+    onset = below_window_shortfall(*_excess_slopes(t, v, i, cycles, window, ids))
+    return pl.DataFrame(
+        {
+            "cycle": ids,
+            "window_ah": ah,
+            "shortfall_ah": onset.shortfall_ah,
+            "charged_ah": ah - onset.shortfall_ah,
+            "entered": entered,
+        }
+    )
+
+
 def soh_from_windows(
     t: np.ndarray,
     v: np.ndarray,
@@ -191,6 +214,7 @@ def soh_from_windows(
     nominal_ah: float,
     window: Window | None = None,
     reference: pl.DataFrame | None = None,
+    calibration: WindowCapacityModel | None = None,
 ) -> pl.DataFrame:
     """Capacity from the charge in a voltage window. `reference`: full-cycle estimates (cycle,
     capacity_ah) of the same cell to calibrate the window fraction; else the first cycles are taken as
@@ -198,16 +222,24 @@ def soh_from_windows(
     window than the reference cycles' did needs less of the calibrated charge below it; the onset transient
     shows how much (`soh_onset`), and is subtracted. Cycles whose charge started inside the window (method
     `partial_window_started_inside`) need none of it: extrapolating the missing part of the window would
-    overstate their capacity further."""
-    win = window or Window()
-    ids, ah, span, entered = window_charge(t, v, i, cycles, win)
-    ok = (span >= 0.5) & (ah > 0)
-    ids, ah, entered = ids[ok], ah[ok], entered[ok]
-    if ids.size == 0:
+    overstate their capacity further. `calibration`: a `soh_reference.WindowCapacityModel` fitted on
+    reference cells of the same type, used instead of `reference` and the nominal assumption."""
+    feats = window_features(t, v, i, cycles, window or Window())
+    if feats.height == 0:
         return capacity_soh(np.zeros(0), np.zeros(0), np.zeros(0), nominal_ah, "partial_window")
-    onset = below_window_shortfall(*_excess_slopes(t, v, i, cycles, win, ids))
+    ids, ah, entered = feats["cycle"].to_numpy(), feats["window_ah"].to_numpy(), feats["entered"].to_numpy()
+    shortfall = feats["shortfall_ah"].to_numpy()
     # charge the cycle did not need below the window (it started closer to it than the reference cycles)
-    charged = ah - onset.shortfall_ah
+    charged = feats["charged_ah"].to_numpy()
+    if calibration is not None:
+        cap, std_fit = calibration.predict(feature_matrix(feats, calibration.features), return_std=True)
+        outside_ah = np.maximum(cap - charged, 0.0)
+        std = np.sqrt(
+            std_fit**2
+            + (0.01 * ah) ** 2
+            + np.where(entered, 0.5 * shortfall, outside_ah / np.sqrt(12.0)) ** 2
+        )
+        return _labelled(capacity_soh(ids, cap, std, nominal_ah, "partial_window_reference"), entered)
     if reference is not None and reference.height:
         ref = dict(zip(reference["cycle"].to_list(), reference["capacity_ah"].to_list(), strict=True))
         in_ref = np.array([c in ref for c in ids.tolist()])
@@ -239,11 +271,15 @@ def soh_from_windows(
         + (0.0 if calibrated else 0.03 * nominal_ah) ** 2
         + (0.01 * ah) ** 2
         + assumption**2
-        + np.where(entered, 0.5 * onset.shortfall_ah, max(q_out, 0.0) / np.sqrt(12.0)) ** 2
+        + np.where(entered, 0.5 * shortfall, max(q_out, 0.0) / np.sqrt(12.0)) ** 2
     )
-    table = capacity_soh(ids, cap, std, nominal_ah, "partial_window")
+    return _labelled(capacity_soh(ids, cap, std, nominal_ah, "partial_window"), entered)
+
+
+def _labelled(table: pl.DataFrame, entered: np.ndarray) -> pl.DataFrame:
+    """A charge that started inside the window is labelled so (`<method>_started_inside`)."""
     return table.with_columns(
-        pl.when(pl.Series(entered)).then(pl.col("method")).otherwise(pl.lit("partial_window_started_inside"))
+        pl.when(pl.Series(entered)).then(pl.col("method")).otherwise(pl.col("method") + "_started_inside")
     )
 
 

@@ -18,6 +18,7 @@ from bmts.pipeline import state
 from bmts.pipeline.analysis import battery_frame
 from bmts.pipeline.pybamm_thevenin import export_pybamm_parameters
 from bmts.pipeline.sample_lab import write_lab
+from bmts.schema import DataError
 from bmts.storage import Store
 
 
@@ -28,7 +29,9 @@ class StateReport:
     temperatures_celsius: tuple[float, ...]
     soc_rmse_percent: float
     coulomb_counting_rmse_percent: float
-    soh: pl.DataFrame  # battery_id, soh (full cycles) ± std, soh from charge windows only ± std
+    soh: (
+        pl.DataFrame
+    )  # battery_id, soh (full cycles) ± std, from charge windows only ± std, the same on references
 
 
 def run_state_demo(
@@ -50,19 +53,24 @@ def run_state_demo(
         lab.drive_initial_soc,
     )
     rows = []
+    frames = {cell_id: battery_frame(store, cell_id) for cell_id in cell_ids}
     for cell_id, nominal in zip(cell_ids, nominal_ah, strict=True):
-        frame = battery_frame(store, cell_id)
+        frame = frames[cell_id]
         full = state.soh_from_frame(frame, nominal, cell_id).tail(1)
         windows = _charge_windows(frame, folder / "field" / f"{cell_id}.windows.bdf.parquet")
         partial = state.soh_table([windows], nominal).tail(1)
+        # the same windows calibrated on the other cells' full cycles (a lab's reference cells)
+        ref_soh, ref_std = _referenced(frames, cell_id, windows, nominal)
         rows.append(
             {
                 "battery_id": cell_id,
                 "cycle": int(full["cycle"][0]),
-                "soh_full_cycles": round(float(full["soh"][0]), 4),
-                "soh_full_std": round(float(full["soh_std"][0]), 4),
-                "soh_charge_windows": round(float(partial["soh"][0]), 4),
-                "soh_windows_std": round(float(partial["soh_std"][0]), 4),
+                "soh_full_cycles": round(float(full["soh"][0]), 3),
+                "soh_full_std": round(float(full["soh_std"][0]), 3),
+                "soh_charge_windows": round(float(partial["soh"][0]), 3),
+                "soh_windows_std": round(float(partial["soh_std"][0]), 3),
+                "soh_windows_referenced": ref_soh,
+                "soh_referenced_std": ref_std,
             }
         )
     return StateReport(
@@ -73,6 +81,20 @@ def run_state_demo(
         _rmse_percent(counted, lab.drive_true_soc),
         pl.DataFrame(rows),
     )
+
+
+def _referenced(
+    frames: dict[str, pl.DataFrame], cell_id: str, windows: Path, nominal: float
+) -> tuple[float, float]:
+    """The last cycle's SOH (and std) from the cell's windows calibrated on the other cells (NaN: none
+    can be a reference)."""
+    others = [(other, frame) for other, frame in frames.items() if other != cell_id]
+    try:
+        calibration = state.calibration_from_frames(others, nominal, Window())
+    except DataError:  # no other cell, or too few cycles (`bmts demo --cycles 4`)
+        return float("nan"), float("nan")
+    table = state.soh_from_frame(state.stitched([windows]), nominal, str(windows), None, calibration)
+    return round(float(table["soh"][-1]), 3), round(float(table["soh_std"][-1]), 3)
 
 
 def _charge_windows(frame: pl.DataFrame, out: Path) -> Path:

@@ -23,7 +23,8 @@ from bmts.analytics.long_load import (
 )
 from bmts.analytics.ocv import fit_ocv, integrate_ah
 from bmts.analytics.soc import SocConfig, estimate_soc
-from bmts.analytics.soh import Window, resistance_soh, soh_from_full_cycles, soh_from_windows
+from bmts.analytics.soh import Window, resistance_soh, soh_from_full_cycles, soh_from_windows, window_features
+from bmts.analytics.soh_reference import MIN_CYCLES, WindowCapacityModel, feature_matrix, training_rows
 from bmts.ingest import read_timeseries
 from bmts.ingest.bdf_writer import atomic_path
 from bmts.pipeline.analysis import battery_frame, declared_end_of_discharge
@@ -234,10 +235,14 @@ def stitched(paths: list[Path]) -> pl.DataFrame:
 
 
 def soh_table(
-    paths: Sequence[str | Path], nominal_ah: float, window_v: tuple[float, float] = (3.8, 4.1)
+    paths: Sequence[str | Path],
+    nominal_ah: float,
+    window_v: tuple[float, float] = (3.8, 4.1),
+    references: Sequence[str | Path] = (),
 ) -> pl.DataFrame:
     """`battery_id, cycle, capacity_ah, soh` (+ uncertainty, method, resistance) from full cycles where the
-    data has discharges, else from partial charge windows (default 3.8-4.1 V)."""
+    data has discharges, else from partial charge windows (default 3.8-4.1 V); the windows calibrated on
+    `references` (each a file or folder of one fully cycled cell of the same type) when given."""
     if not nominal_ah > 0:
         raise DataError(Issue("--nominal-capacity-ah", f"must be positive, got {nominal_ah}"))
     if not 0 < window_v[0] < window_v[1]:
@@ -245,24 +250,76 @@ def soh_table(
     files = expand_paths(paths)
     if not files:
         raise DataError(Issue(" ".join(map(str, paths)) or "soh", "no files to read"))
-    table = soh_from_frame(stitched(files), nominal_ah, str(files[0]), Window(*window_v))
+    window = Window(*window_v)
+    calibration = window_calibration(references, nominal_ah, window) if references else None
+    table = soh_from_frame(stitched(files), nominal_ah, str(files[0]), window, calibration)
     return table.select(pl.lit(_battery_id(files)).alias("battery_id"), pl.all())
 
 
+def _full_cycles(frame: pl.DataFrame, nominal_ah: float, where: str) -> pl.DataFrame:
+    """The full cycles of a stitched frame that discharged at least a tenth of nominal."""
+    t, v, i = _arrays(frame, where)
+    declared = declared_end_of_discharge(frame)
+    full = soh_from_full_cycles(
+        t, i, frame["cycle"].to_numpy(), nominal_ah, voltage_v=v, end_of_discharge_v=declared
+    )
+    return full.filter(pl.col("capacity_ah") >= 0.1 * nominal_ah)
+
+
+def window_calibration(
+    references: Sequence[str | Path], nominal_ah: float, window: Window
+) -> WindowCapacityModel:
+    """The partial-window model (`soh_reference`) fitted on reference cells: each reference is one cell's
+    file or folder, cycled fully, whose full cycles give the capacity its windows are learned against."""
+    frames = []
+    for ref in references:
+        files = expand_paths([ref]) if Path(ref).exists() else []
+        if not files:
+            raise DataError(Issue(f"--reference {ref}", "no such file or folder, or no files in it"))
+        frames.append((f"--reference {ref}", stitched(files)))
+    return calibration_from_frames(frames, nominal_ah, window)
+
+
+def calibration_from_frames(
+    frames: Sequence[tuple[str, pl.DataFrame]], nominal_ah: float, window: Window
+) -> WindowCapacityModel:
+    """`window_calibration` on stitched frames, each named for its errors."""
+    rows = []
+    for k, (where, frame) in enumerate(frames):
+        t, v, i = _arrays(frame, where)
+        features = window_features(t, v, i, frame["cycle"].to_numpy(), window)
+        found = training_rows(features, _full_cycles(frame, nominal_ah, where))
+        if found.height < MIN_CYCLES:
+            raise DataError(
+                Issue(
+                    where,
+                    f"{found.height} cycles with a full discharge and a charge entering and crossing "
+                    f"{window.v_low:g}-{window.v_high:g} V; a reference cell needs {MIN_CYCLES}",
+                )
+            )
+        rows.append(found.with_columns(reference=pl.lit(k)))
+    train = pl.concat(rows)
+    return WindowCapacityModel().fit(
+        feature_matrix(train), train["capacity_ah"].to_numpy(), train["reference"].to_numpy()
+    )
+
+
 def soh_from_frame(
-    frame: pl.DataFrame, nominal_ah: float, where: str, window: Window | None = None
+    frame: pl.DataFrame,
+    nominal_ah: float,
+    where: str,
+    window: Window | None = None,
+    calibration: WindowCapacityModel | None = None,
 ) -> pl.DataFrame:
     """The SOH table of one battery's stitched frame (`cycle` column numbered battery-wide)."""
     win = window or Window()
     t, v, i = _arrays(frame, where)
     cycles = frame["cycle"].to_numpy()
-    declared = declared_end_of_discharge(frame)
-    full = soh_from_full_cycles(t, i, cycles, nominal_ah, voltage_v=v, end_of_discharge_v=declared)
-    keep = full.filter(pl.col("capacity_ah") >= 0.1 * nominal_ah)
+    keep = _full_cycles(frame, nominal_ah, where)
     if keep.height >= 0.5 * np.unique(cycles).size:
         table = keep
-    else:  # mostly partial: windows, calibrated on the full cycles there are
-        table = soh_from_windows(t, v, i, cycles, nominal_ah, win, reference=keep)
+    else:  # mostly partial: windows, calibrated on reference cells or on the full cycles there are
+        table = soh_from_windows(t, v, i, cycles, nominal_ah, win, reference=keep, calibration=calibration)
     if table.height == 0:
         crossing = f"{win.v_low:g}-{win.v_high:g} V"
         raise DataError(

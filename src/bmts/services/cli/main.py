@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
+import polars as pl
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -115,14 +117,20 @@ DEMO_VIEW = {
     "mean_coulombic_efficiency": "CE",
     "resistance_growth_percent": "R +%",
 }
+#: the demo's SOH columns, each shown as "value ± std"
 DEMO_SOH_VIEW = {
-    "battery_id": "battery",
-    "cycle": "cycle",
-    "soh_full_cycles": "SOH full",
-    "soh_full_std": "±",
-    "soh_charge_windows": "SOH windows",
-    "soh_windows_std": "± ",
+    "soh_full_cycles": ("soh_full_std", "SOH, full cycles"),
+    "soh_charge_windows": ("soh_windows_std", "windows"),
+    "soh_windows_referenced": ("soh_referenced_std", "windows + ref."),
 }
+
+
+def _demo_soh_view(table: pl.DataFrame) -> pl.DataFrame:
+    shown = {"battery": table["battery_id"], "cycle": table["cycle"]}
+    for value, (std, header) in DEMO_SOH_VIEW.items():
+        pairs = zip(table[value], table[std], strict=True)
+        shown[header] = pl.Series([f"{a:.3f} ± {b:.3f}" if np.isfinite(a) else "-" for a, b in pairs])
+    return pl.DataFrame(shown)
 
 
 @app.command("cycles")
@@ -181,7 +189,7 @@ def demo_command(
     )
     out.print(demo.headline(report), markup=False)
     if report.state is not None:
-        write_table(report.state.soh, None, False, out, DEMO_SOH_VIEW)
+        write_table(_demo_soh_view(report.state.soh), None, False, out)
     out.print("Per-battery health from the cycle tables (bmts cycles):", markup=False)
     write_table(report.health, None, False, out, DEMO_VIEW)
 

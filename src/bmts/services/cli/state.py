@@ -129,10 +129,18 @@ def soh_command(
         tuple[float, float],
         typer.Option("--window-v", help="charge window LOW HIGH, V, for field data without full cycles"),
     ] = (3.8, 4.1),
+    reference: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--reference",
+            help="a fully cycled cell of the same type (file or folder; repeat for more) to calibrate the "
+            "windows on",
+        ),
+    ] = None,
 ) -> None:
     """Per-cycle capacity and SOH (full cycles, else partial 3.8-4.1 V charge windows) with uncertainty,
     and resistance growth from current steps."""
-    table = state.soh_table(paths, nominal_capacity_ah, window_v)
+    table = state.soh_table(paths, nominal_capacity_ah, window_v, reference or ())
     write_frame(table, output)
     method = table["method"][0] if table.height else "none"
     out.print(f"wrote {output}: {table.height} cycles ({method})", markup=False)
