@@ -17,8 +17,10 @@ development cells: its coefficient changed sign with the reference set; see docs
 
 Uncertainty (`predict(..., return_std=True)`): the fit's residual scatter, the prediction's own variance
 (its leverage), and the cell-to-cell spread. With two or more reference cells that spread is measured: the
-RMS error of each reference cell predicted by a fit on the others (leave one cell out). With one it cannot
-be, and is taken equal to the residual scatter; give two or more.
+RMS error of each reference cell predicted by a fit on the others (leave one cell out), less the residual
+scatter. Estimated from k cells, it is widened to a new cell's predictive spread (Student's t with k - 1
+degrees of freedom, so that +-2 std is a 95 % interval: x 6.4 in variance for three cells, x 2.4 for five).
+With one cell it cannot be measured, and is taken equal to the residual scatter; give two or more.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Literal, overload
 
 import numpy as np
 import polars as pl
+from scipy import stats
 
 FEATURES = ("charged_ah",)
 MIN_CYCLES = 10  # a reference cell contributes only if this many of its cycles have full and window data
@@ -72,9 +75,15 @@ class WindowCapacityModel:
             train = groups != cell
             held_out.append(np.mean((x[~train] @ _least_squares(x[train], y[train]) - y[~train]) ** 2))
         # the cell-to-cell spread beyond the residual scatter; unmeasurable with one cell (see the module)
-        self.cell_var_ = (
-            max(float(np.mean(held_out)) - self.residual_var_, 0.0) if held_out else self.residual_var_
-        )
+        if held_out:
+            k = cells.size
+            spread = max(float(np.mean(held_out)) - self.residual_var_, 0.0)
+            # a new cell's offset, its spread estimated from k cells: Student's t with k - 1 degrees of
+            # freedom, widened so that +-2 std is its 95 % interval
+            widen = float(stats.t.ppf(0.975, k - 1) / stats.norm.ppf(0.975)) ** 2 * (1.0 + 1.0 / k)
+            self.cell_var_ = spread * widen
+        else:
+            self.cell_var_ = self.residual_var_
         return self
 
     @overload
