@@ -7,7 +7,8 @@ end of its interval). Partial windows: the charge (Ah) passed while the voltage 
 inside the window), less the charge below the window a cycle did not need because its charge began closer
 below the window than the first cycles' did (seen in the charge-onset transient, `soh_onset`). The constant
 is calibrated on full cycles of the same data when there are any, else on the first cycles, taken to be at
-the nominal capacity (a new cell); or the whole window model on reference cells (`soh_reference`). Resistance: |dV/dI| at sharp current steps, relative to the first cycles.
+the nominal capacity (a new cell); or the whole window model is fitted on reference cells (`soh_reference`).
+Resistance: |dV/dI| at sharp current steps, relative to the first cycles.
 """
 
 from __future__ import annotations

@@ -58,8 +58,8 @@ class WindowCapacityModel:
     _inv_gram: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
 
     def fit(self, x: np.ndarray, capacity_ah: np.ndarray, groups: np.ndarray) -> WindowCapacityModel:
-        """`x`: `feature_matrix` rows of the references' entered windows; `capacity_ah`: the same cycles'
-        full-cycle capacities; `groups`: which reference cell each row is from."""
+        """`x`: `feature_matrix` rows of the references' windows (`training_rows`); `capacity_ah`: the same
+        cycles' full-cycle capacities; `groups`: which reference cell each row is from."""
         x, y, groups = np.asarray(x, float), np.asarray(capacity_ah, float), np.asarray(groups)
         ok = np.all(np.isfinite(x), axis=1) & np.isfinite(y)
         x, y, groups = x[ok], y[ok], groups[ok]

@@ -29,9 +29,7 @@ class StateReport:
     temperatures_celsius: tuple[float, ...]
     soc_rmse_percent: float
     coulomb_counting_rmse_percent: float
-    soh: (
-        pl.DataFrame
-    )  # battery_id, soh (full cycles) ± std, from charge windows only ± std, the same on references
+    soh: pl.DataFrame  # battery_id, SOH ± std: full cycles, charge windows, windows on reference cells
 
 
 def run_state_demo(

@@ -284,6 +284,8 @@ def calibration_from_frames(
     frames: Sequence[tuple[str, pl.DataFrame]], nominal_ah: float, window: Window
 ) -> WindowCapacityModel:
     """`window_calibration` on stitched frames, each named for its errors."""
+    if not frames:
+        raise DataError(Issue("--reference", "no reference cell given"))
     rows = []
     for k, (where, frame) in enumerate(frames):
         t, v, i = _arrays(frame, where)
@@ -293,7 +295,7 @@ def calibration_from_frames(
             raise DataError(
                 Issue(
                     where,
-                    f"{found.height} cycles with a full discharge and a charge entering and crossing "
+                    f"{found.height} cycles with a full discharge and a charge through at least half of "
                     f"{window.v_low:g}-{window.v_high:g} V; a reference cell needs {MIN_CYCLES}",
                 )
             )
