@@ -103,36 +103,71 @@ def _arrays(p: pl.DataFrame) -> tuple[np.ndarray, ...]:
     return tuple(p[c].to_numpy() for c in ("t", "v", "i", "c"))
 
 
+#: how the partial windows are calibrated, as the columns of the calibration tables
+CALIBRATIONS = ("nominal (first five cycles)", "the cell's first full cycle", "other cells as references")
+
+
+def _calibrated(
+    windows: tuple[np.ndarray, ...],
+    nominal: float,
+    window: Window,
+    first_full: pl.DataFrame,
+    model: WindowCapacityModel,
+) -> list[pl.DataFrame]:
+    """The partial-window estimates of one cell under each of CALIBRATIONS."""
+    return [
+        soh_from_windows(*windows, nominal, window),
+        soh_from_windows(*windows, nominal, window, reference=first_full),
+        soh_from_windows(*windows, nominal, window, calibration=model),
+    ]
+
+
+def _rmse_cover(est: np.ndarray, truth: np.ndarray, std: np.ndarray, nominal: float) -> str:
+    """'RMSE pp (share within two std %)'."""
+    ok = np.isfinite(est) & np.isfinite(truth)
+    e, s, t = est[ok], std[ok], truth[ok]
+    return f"{rmse_pct(e / nominal, t / nominal):.2f} ({within_two_sigma_pct(e, s, t):.0f} %)"
+
+
+def _reference_model(train: dict[str, pl.DataFrame], cell: str) -> WindowCapacityModel:
+    """Fitted on every cell's training rows but `cell`'s (leave one cell out)."""
+    others = pl.concat([rows.with_columns(cell=pl.lit(c)) for c, rows in train.items() if c != cell])
+    return WindowCapacityModel().fit(
+        feature_matrix(others), others["capacity_ah"].to_numpy(), others["cell"].to_numpy()
+    )
+
+
 def nasa_table() -> None:
-    """Full cycles; partial windows calibrated on nominal (the first five cycles) and on the other three
-    cells' full cycles (leave one cell out: `soh_reference`)."""
+    """Full cycles; partial windows calibrated on nominal (the first five cycles), on the cell's first full
+    cycle, and on the other three cells' full cycles (leave one cell out: `soh_reference`)."""
     cells = {cell: nasa_cell(cell) for cell in NASA_CELLS}
     train = {}
     for cell, (_, full, p) in cells.items():
         full_frame = pl.DataFrame({"cycle": np.arange(1, full.size + 1), "capacity_ah": full})
         train[cell] = training_rows(window_features(*_arrays(p), NASA_WINDOW), full_frame)
-    rows = []
+    rows, cal_rows = [], []
     for cell, (truth, full, p) in cells.items():
-        others = pl.concat([train[c].with_columns(cell=pl.lit(c)) for c in NASA_CELLS if c != cell])
-        model = WindowCapacityModel().fit(feature_matrix(others), others["capacity_ah"].to_numpy(),
-                                          others["cell"].to_numpy())  # fmt: skip
+        first = pl.DataFrame({"cycle": [1], "capacity_ah": [full[0]]})
+        tables = _calibrated(_arrays(p), 2.0, NASA_WINDOW, first, _reference_model(train, cell))
         scores = []
-        for calibration in (None, model):
-            part = soh_from_windows(*_arrays(p), 2.0, NASA_WINDOW, calibration=calibration)
-            est = np.full(truth.size, np.nan)
-            std = np.full(truth.size, np.nan)
+        for part in tables:
+            est, std = np.full(truth.size, np.nan), np.full(truth.size, np.nan)
             est[part["cycle"].to_numpy() - 1] = part["capacity_ah"].to_numpy()
             std[part["cycle"].to_numpy() - 1] = part["capacity_std_ah"].to_numpy()
-            ok = np.isfinite(est)
-            scores.append((f"{rmse_pct(est[ok] / 2.0, truth[ok] / 2.0):.2f}", int(ok.sum()),
-                           f"{within_two_sigma_pct(est[ok], std[ok], truth[ok]):.0f}"))  # fmt: skip
-            if calibration is None:
-                scores[-1] += (f"{best_scale_pct(est[ok], truth[ok], 2.0):.2f}",)
-        rows.append((cell, truth.size, f"{rmse_pct(full / 2.0, truth / 2.0):.2f}", *scores[0], *scores[1]))
+            scores.append((est, std))
+        est, std = scores[0]
+        ok = np.isfinite(est)
+        rows.append((cell, truth.size, f"{rmse_pct(full / 2.0, truth / 2.0):.2f}",
+                     f"{rmse_pct(est[ok] / 2.0, truth[ok] / 2.0):.2f}", int(ok.sum()),
+                     f"{within_two_sigma_pct(est[ok], std[ok], truth[ok]):.0f}",
+                     f"{best_scale_pct(est[ok], truth[ok], 2.0):.2f}"))  # fmt: skip
+        cal_rows.append((cell, *(_rmse_cover(e, truth, s, 2.0) for e, s in scores)))
     print("\n### SOH, NASA PCoE (RMSE, % of 2.0 Ah nominal)\n")
     heads = ["cell", "discharges", "full cycles", "partial 3.9-3.6 V", "partial n", "within 2 std %",
-             "partial, best scale", "partial, other 3 cells as reference", "n", "within 2 std %"]  # fmt: skip
+             "partial, best scale"]  # fmt: skip
     print(markdown_table(heads, rows))
+    print("\nPartial 3.9-3.6 V windows by calibration: RMSE pp (cycles within two reported std)\n")
+    print(markdown_table(["cell", *CALIBRATIONS], cal_rows))
 
 
 CALCE_CELLS = ("CS2_35", "CS2_36")
@@ -148,45 +183,43 @@ def _scored(truth: pl.DataFrame, est: pl.DataFrame) -> tuple[np.ndarray, np.ndar
 
 def calce_table() -> None:
     """Full cycles from the raw files; partial: the same frame cut to its charging samples within
-    3.8-4.1 V (no discharge left, as the acceptance check builds it), calibrated on nominal and on the
-    other cell's full cycles (`soh_reference`)."""
+    3.8-4.1 V (no discharge left, as the acceptance check builds it), calibrated as in CALIBRATIONS (the
+    references: the other cell's full cycles, `soh_reference`)."""
     summary = pl.read_csv(SHARED_DATA / "calce_cs2" / "capacity_summary_DERIVED.csv")
     frames, took = {}, {}
     for cell in CALCE_CELLS:
         started = time.perf_counter()
         frames[cell] = state.stitched(sorted((SHARED_DATA / "calce_cs2" / cell).glob("*.xlsx")))
         took[cell] = time.perf_counter() - started
-    rows, res_rows = [], []
+    rows, res_rows, cal_rows = [], [], []
     for cell, frame in frames.items():
         started = time.perf_counter()
         full = state.soh_from_frame(frame, 1.1, cell)
         seconds = took[cell] + time.perf_counter() - started
         window = frame.filter((pl.col("current_ampere") > 0) & pl.col("voltage_volt").is_between(3.8, 4.1))
+        windows = tuple(
+            window[c].to_numpy() for c in ("test_time_second", "voltage_volt", "current_ampere", "cycle")
+        )
         others = [(c, f) for c, f in frames.items() if c != cell]
-        calibration = state.calibration_from_frames(others, 1.1, Window())
+        model = state.calibration_from_frames(others, 1.1, Window())
         truth = summary.filter(pl.col("battery_id") == f"calce-{cell}").select("cycle", "capacity_ah")
+        tables = _calibrated(windows, 1.1, Window(), full.sort("cycle").head(1), model)
         e, tr, _ = _scored(truth, full)
         scores: list[object] = [f"{rmse_pct(e / 1.1, tr / 1.1):.2f}", e.size]
-        for k, est in enumerate(
-            (
-                state.soh_from_frame(window, 1.1, cell),
-                state.soh_from_frame(window, 1.1, cell, None, calibration),
-            )
-        ):
-            e, tr, std = _scored(truth, est)
-            scores.append(f"{rmse_pct(e / 1.1, tr / 1.1):.2f}")
-            if k == 0:
-                scores.append(f"{best_scale_pct(e, tr, 1.1):.2f}")
-            scores += [e.size, f"{within_two_sigma_pct(e, std, tr):.0f}"]
+        e, tr, std = _scored(truth, tables[0])
+        scores += [f"{rmse_pct(e / 1.1, tr / 1.1):.2f}", f"{best_scale_pct(e, tr, 1.1):.2f}", e.size,
+                   f"{within_two_sigma_pct(e, std, tr):.0f}"]  # fmt: skip
         rows.append((cell, truth.height, *scores, f"{seconds:.0f}"))
+        cal_rows.append((cell, *(_rmse_cover(*_scored(truth, t), 1.1) for t in tables)))
         res_rows.append(
             (cell, *resistance_scores(full, summary.filter(pl.col("battery_id") == f"calce-{cell}")))
         )
     print("\n### SOH, CALCE CS2 from raw Arbin files (RMSE, % of 1.1 Ah; truth: the summary CSV)\n")
     heads = ["cell", "truth cycles", "full cycles", "matched", "partial 3.8-4.1 V charge", "partial, best scale",
-             "matched", "within 2 std %", "partial, other cell as reference", "matched", "within 2 std %",
-             "seconds (read + full)"]  # fmt: skip
+             "matched", "within 2 std %", "seconds (read + full)"]  # fmt: skip
     print(markdown_table(heads, rows))
+    print("\nPartial 3.8-4.1 V windows by calibration: RMSE pp (cycles within two reported std)\n")
+    print(markdown_table(["cell", *CALIBRATIONS], cal_rows))
     print(
         "\n### Resistance growth, CALCE CS2 (bmts's current-step R against the cycler's own IR measurement)\n"
     )
