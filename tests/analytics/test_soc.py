@@ -176,3 +176,26 @@ def test_a_model_measured_poor_leans_on_the_current() -> None:
     wrong.tables[0].model_error_rel = 0.05  # never trusted more than the configured floor
     floor = rmse(estimate_soc(t, v, ib, wrong, initial_soc=0.95).soc, soc)
     assert after < 0.9 * before and floor == before
+
+
+def test_a_checkpointed_filter_resumes_exactly(case: dict[str, np.ndarray]) -> None:
+    # a telemetry process that restarts: the state, through JSON, continues as if nothing happened
+    import json
+
+    model = true_model()
+    cut = 20000
+    t, v, i = case["t"], case["v_bms"], case["i_bms"]
+    f = SocFilter(model, 0.95)
+    f.update(t[:cut], v[:cut], i[:cut])
+    saved = json.dumps(f.state())
+    rest = f.update(t[cut:], v[cut:], i[cut:])
+    g = SocFilter.resume(model, json.loads(saved))
+    resumed = g.update(t[cut:], v[cut:], i[cut:])
+    assert np.array_equal(resumed.soc, rest.soc) and np.array_equal(resumed.soc_std, rest.soc_std)
+    assert resumed.current_offset_a == rest.current_offset_a
+    fresh = SocFilter(model, 0.95).state()
+    assert SocFilter.resume(model, json.loads(json.dumps(fresh))).x is None
+    with pytest.raises(ValueError, match="Ah model"):
+        SocFilter.resume(CellModel(model.ocv, 2 * model.capacity_ah, model.tables), json.loads(saved))
+    with pytest.raises(ValueError, match="not a SOC filter state"):
+        SocFilter.resume(model, {"format": "other"})

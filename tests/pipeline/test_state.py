@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import sys
 from pathlib import Path
 
@@ -238,3 +240,35 @@ def test_windows_calibrated_on_reference_cells_from_the_command_line(tmp_path: P
         state.soh_table([field], NOMINAL, references=[field])
     with pytest.raises(DataError, match=r"--reference .*missing"):
         state.soh_table([field], NOMINAL, references=[tmp_path / "missing"])
+
+
+def test_telemetry_file_by_file_continues_the_filter(files: dict[str, Path], tmp_path: Path) -> None:
+    # a gateway writes one file per hour, each restarting its test time; Unix time runs on across them
+    model = state.fit_cell_model(files["ocv"], [files["pulse"]])
+    drive = read_timeseries(files["drive"])
+    whole, _ = state.soc_of_frame(drive, model, 1.0)
+    cuts = [0, 9000, 21000, drive.height]
+    parts = []
+    for k, (a, b) in enumerate(itertools.pairwise(cuts)):
+        chunk = drive.slice(a, b - a)
+        t = chunk["test_time_second"].to_numpy()
+        chunk = chunk.with_columns(
+            pl.Series("unix_time_second", 1.7e9 + t), pl.Series("test_time_second", t - t[0])
+        )
+        parts.append(write_bdf(chunk, tmp_path / f"hour{k}.bdf.parquet"))
+    saved = tmp_path / "cell.soc-state.json"
+    socs = []
+    for k, path in enumerate(parts):
+        trace, warnings = state.soc_trace(path, model, 1.0, state_path=saved)
+        socs.append(trace["soc"].to_numpy())
+        assert any("--initial-soc ignored" in w for w in warnings) == (k > 0)
+    assert np.max(np.abs(np.concatenate(socs) - whole["soc"].to_numpy())) < 0.003
+    assert json.loads(saved.read_text())["time_base"] == "unix_time_second"
+    # the same file again is not the next one; a state of another time base or no state is refused
+    with pytest.raises(DataError, match="not after the state's last sample"):
+        state.soc_trace(parts[-1], model, state_path=saved)
+    with pytest.raises(DataError, match="time base"):
+        state.soc_trace(files["drive"], model, state_path=saved)
+    saved.write_text("{}")
+    with pytest.raises(DataError, match="--state"):
+        state.soc_trace(parts[0], model, state_path=saved)

@@ -20,19 +20,23 @@ explain, the variance is scaled up and the filter leans on the current. An updat
 outside 0..1 is projected onto the bound with the state's covariance (the states correlated with SOC,
 such as the current offset, move back with it).
 
-`SocFilter` carries the state between calls (streaming); `estimate_soc` runs one series.
+`SocFilter` carries the state between calls (streaming), and `state()` / `SocFilter.resume` carry it across a
+restart as plain JSON values; `estimate_soc` runs one series.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
 from bmts.analytics.ecm import CellModel, butler_volmer
 
 GRID = 201  # SOC grid of the per-temperature look-up tables
+STATE_FORMAT = "bmts.soc-filter-state/1"
 _SOC_GRID = np.linspace(0.0, 1.0, GRID)
 _SOC_GRID.flags.writeable = False
 _BOX5 = np.ones(5) / 5
@@ -185,6 +189,41 @@ class SocFilter:
         self._lookups: dict[float | None, _Lookup] = {}
         self._t_range = model.temperature_range()
         self._outside = (np.inf, -np.inf)
+
+    def state(self) -> dict[str, Any]:
+        """The filter's state as plain JSON values, so that a telemetry process that restarts resumes
+        where it stopped (`SocFilter.resume`); the look-up tables are rebuilt from the model."""
+        return {
+            "format": STATE_FORMAT,
+            "capacity_ah": self.model.capacity_ah,
+            "config": asdict(self.cfg),
+            "initial_soc": self.initial_soc,
+            "x": None if self.x is None else self.x.tolist(),
+            "p": self.p.tolist(),
+            "t_last": self.t_last,
+            "error_scale": self.error_scale,
+            "warnings": list(self.warnings),
+            "outside_c": [None if not np.isfinite(b) else b for b in self._outside],
+        }
+
+    @classmethod
+    def resume(cls, model: CellModel, state: Mapping[str, Any]) -> SocFilter:
+        """A filter continuing from `state()`, for the same cell model (its capacity is checked)."""
+        if state.get("format") != STATE_FORMAT:
+            raise ValueError(f"not a SOC filter state (format {state.get('format')!r})")
+        if not math.isclose(float(state["capacity_ah"]), model.capacity_ah, rel_tol=1e-9):
+            raise ValueError(
+                f"the state is of a {state['capacity_ah']} Ah model, not of this {model.capacity_ah} Ah one"
+            )
+        f = cls(model, state["initial_soc"], SocConfig(**state["config"]))
+        f.x = None if state["x"] is None else np.array(state["x"], dtype=np.float64)
+        f.p = np.array(state["p"], dtype=np.float64)
+        f.t_last = state["t_last"]
+        f.error_scale = float(state["error_scale"])
+        f.warnings = list(state["warnings"])
+        lo, hi = state["outside_c"]
+        f._outside = (np.inf if lo is None else lo, -np.inf if hi is None else hi)
+        return f
 
     def _lookup(self, temperature: float | None) -> _Lookup:
         key = None if temperature is None or not np.isfinite(temperature) else round(temperature * 2) / 2

@@ -117,7 +117,8 @@ def _state_lines(state: StateReport) -> str:
         f"\nCell model: OCV + 2RC fitted at {temps} degC from the lab's C/20 and HPPC tests -> {state.model_path}"
         f"\n  as a PyBaMM Thevenin parameter set -> {state.pybamm_path}"
         f"\nSOC on a 15 degC drive cycle with BMS sensor errors: RMSE {state.soc_rmse_percent:.2f}% "
-        f"(coulomb counting {state.coulomb_counting_rmse_percent:.2f}%)"
+        f"(coulomb counting {state.coulomb_counting_rmse_percent:.2f}%); as three telemetry files with a saved"
+        f" filter state (bmts soc --state): {state.soc_file_by_file_rmse_percent:.2f}%"
         "\nSOH of each cell, from full cycles and from 3.8-4.1 V charge windows only (bmts soh; then the windows"
         "\n  calibrated on the other cells' full cycles, bmts soh --reference):"
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from bmts.analytics.ecm import CellModel
 from bmts.analytics.soc import coulomb_count
 from bmts.analytics.soh import Window
 from bmts.ingest import read_timeseries, write_bdf
@@ -29,6 +30,7 @@ class StateReport:
     temperatures_celsius: tuple[float, ...]
     soc_rmse_percent: float
     coulomb_counting_rmse_percent: float
+    soc_file_by_file_rmse_percent: float  # the same drive as three telemetry files and a saved filter state
     soh: pl.DataFrame  # battery_id, SOH ± std: full cycles, charge windows, windows on reference cells
 
 
@@ -50,6 +52,7 @@ def run_state_demo(
         model.capacity_ah,
         lab.drive_initial_soc,
     )
+    by_file = _soc_file_by_file(drive, model, folder / "field", lab.drive_initial_soc)
     rows = []
     frames = {cell_id: battery_frame(store, cell_id) for cell_id in cell_ids}
     for cell_id, nominal in zip(cell_ids, nominal_ah, strict=True):
@@ -77,8 +80,29 @@ def run_state_demo(
         tuple(t.temperature_celsius for t in model.tables),
         _rmse_percent(trace["soc"].to_numpy(), lab.drive_true_soc),
         _rmse_percent(counted, lab.drive_true_soc),
+        _rmse_percent(by_file, lab.drive_true_soc),
         pl.DataFrame(rows),
     )
+
+
+def _soc_file_by_file(drive: pl.DataFrame, model: CellModel, folder: Path, initial_soc: float) -> np.ndarray:
+    """`bmts soc --state` on the drive cut into three files, as a telemetry gateway writes them: each
+    restarts its test time, Unix time runs on, the filter state is carried from file to file."""
+    t = drive["test_time_second"].to_numpy()
+    cuts = np.searchsorted(t, np.linspace(t[0], t[-1], 4)[1:-1])
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = folder / "drive.soc-state.json"
+    saved.unlink(missing_ok=True)
+    socs = []
+    for k, (a, b) in enumerate(zip(np.r_[0, cuts], np.r_[cuts, t.size], strict=True)):
+        part = drive.slice(int(a), int(b - a))
+        part = part.with_columns(
+            pl.Series("unix_time_second", 1.7e9 + t[a:b]), pl.Series("test_time_second", t[a:b] - t[a])
+        )
+        path = write_bdf(part, folder / f"drive-part{k + 1}.bdf.parquet")
+        trace, _ = state.soc_trace(path, model, initial_soc if k == 0 else None, state_path=saved)
+        socs.append(trace["soc"].to_numpy())
+    return np.concatenate(socs)
 
 
 def _referenced(

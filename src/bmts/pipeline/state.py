@@ -22,7 +22,7 @@ from bmts.analytics.long_load import (
     relative_mismatch,
 )
 from bmts.analytics.ocv import fit_ocv, integrate_ah
-from bmts.analytics.soc import SocConfig, estimate_soc
+from bmts.analytics.soc import SocConfig, SocFilter
 from bmts.analytics.soh import Window, resistance_soh, soh_from_full_cycles, soh_from_windows, window_features
 from bmts.analytics.soh_reference import MIN_CYCLES, WindowCapacityModel, feature_matrix, training_rows
 from bmts.ingest import read_timeseries
@@ -39,12 +39,18 @@ def _arrays(frame: pl.DataFrame, where: str) -> tuple[np.ndarray, np.ndarray, np
     for name in ("test_time_second", "voltage_volt", "current_ampere"):
         if name not in frame.columns:
             raise DataError(Issue(where, f"no {name} column", column=name))
-    t = frame["test_time_second"].to_numpy().astype(np.float64)
+    t = _time(frame, where)
+    return t, frame["voltage_volt"].to_numpy().astype(np.float64), frame["current_ampere"].to_numpy()
+
+
+def _time(frame: pl.DataFrame, where: str, name: str = "test_time_second") -> np.ndarray:
+    """A time column that increases, as seconds."""
+    t = frame[name].to_numpy().astype(np.float64)
     if t.size < 2:
         raise DataError(Issue(where, "fewer than two samples"))
     if np.any(np.diff(t) < 0) or not np.all(np.isfinite(t)):
-        raise DataError(Issue(where, "broken time base (time not increasing)", column="test_time_second"))
-    return t, frame["voltage_volt"].to_numpy().astype(np.float64), frame["current_ampere"].to_numpy()
+        raise DataError(Issue(where, "broken time base (time not increasing)", column=name))
+    return t
 
 
 def _temperature(frame: pl.DataFrame) -> np.ndarray | None:
@@ -163,14 +169,64 @@ def load_model(path: str | Path) -> CellModel:
 
 
 def soc_trace(
-    path: str | Path, model: CellModel, initial_soc: float | None = None, config: SocConfig | None = None
+    path: str | Path,
+    model: CellModel,
+    initial_soc: float | None = None,
+    config: SocConfig | None = None,
+    state_path: str | Path | None = None,
 ) -> tuple[pl.DataFrame, list[str]]:
-    """`test_time_second, soc, soc_std` for every sample of a file, and warnings."""
+    """`test_time_second, soc, soc_std` for every sample of a file, and warnings. With `state_path` the
+    filter continues from the state saved there by the previous call, if any, and saves its own."""
     _check_soc_inputs(model, initial_soc)
     repairs: list[Repair] = []
     frame = read_timeseries(path, repairs)
-    trace, warnings = soc_of_frame(frame, model, initial_soc, config, str(path))
-    return trace, [f"{r.detail} ({r.rows} times)" for r in repairs] + warnings
+    notes = [f"{r.detail} ({r.rows} times)" for r in repairs]
+    if state_path is None:
+        trace, warnings = soc_of_frame(frame, model, initial_soc, config, str(path))
+        return trace, notes + warnings
+    soc_filter, base, resumed = _resumed_filter(
+        Path(state_path), model, initial_soc, config, frame, str(path)
+    )
+    if resumed and initial_soc is not None:
+        notes.append(f"--initial-soc ignored: the filter resumes from {state_path}")
+    trace, warnings = soc_of_frame(frame, model, initial_soc, config, str(path), soc_filter, base)
+    with atomic_path(state_path) as tmp:
+        tmp.write_text(json.dumps({**soc_filter.state(), "time_base": base}) + "\n")
+    return trace, notes + warnings
+
+
+def _resumed_filter(
+    path: Path,
+    model: CellModel,
+    initial_soc: float | None,
+    config: SocConfig | None,
+    frame: pl.DataFrame,
+    where: str,
+) -> tuple[SocFilter, str, bool]:
+    """The filter saved at `path` (or a new one), the time base it runs on (Unix time when the files have
+    it, as consecutive telemetry files each restart their test time) and whether it was resumed."""
+    unix = "unix_time_second" in frame.columns and bool(frame["unix_time_second"].is_not_null().all())
+    base = "unix_time_second" if unix else "test_time_second"
+    if not path.exists():
+        return SocFilter(model, initial_soc, config), base, False
+    saved = read_json(path)
+    if not isinstance(saved, dict) or saved.get("time_base") != base:
+        raise DataError(Issue(f"--state {path}", f"not a SOC filter state on this file's time base ({base})"))
+    try:
+        soc_filter = SocFilter.resume(model, saved)
+    except (ValueError, KeyError, TypeError) as e:
+        raise DataError(Issue(f"--state {path}", f"cannot resume: {e}")) from None
+    first = float(frame[base][0])
+    if soc_filter.t_last is not None and first <= soc_filter.t_last:
+        raise DataError(
+            Issue(
+                where,
+                f"starts at {base} {first:.3f}, not after the state's last sample ({soc_filter.t_last:.3f}): "
+                "not the next file of this cell",
+                column=base,
+            )
+        )
+    return soc_filter, base, True
 
 
 def soc_of_frame(
@@ -179,16 +235,22 @@ def soc_of_frame(
     initial_soc: float | None = None,
     config: SocConfig | None = None,
     where: str = "frame",
+    soc_filter: SocFilter | None = None,
+    time_base: str = "test_time_second",
 ) -> tuple[pl.DataFrame, list[str]]:
-    """`soc_trace` for a canonical frame already read (`where` names it in errors)."""
+    """`soc_trace` for a canonical frame already read (`where` names it in errors); `soc_filter` to
+    continue a filter on `time_base` instead of starting one on the test time."""
     _check_soc_inputs(model, initial_soc)
-    t, v, i = _arrays(frame, where)
-    result = estimate_soc(t, v, i, model, _temperature(frame), initial_soc, config)
+    t_test, v, i = _arrays(frame, where)
+    t = t_test if time_base == "test_time_second" else _time(frame, where, time_base)
+    f = soc_filter or SocFilter(model, initial_soc, config)
+    fresh = f.x is None
+    result = f.update(t, v, i, _temperature(frame))
     warnings = list(result.warnings)
-    if initial_soc is None and abs(float(i[0])) > 0.02 * model.capacity_ah:
+    if fresh and initial_soc is None and abs(float(i[0])) > 0.02 * model.capacity_ah:
         warnings.append("no rest at the start and no --initial-soc: started from the loaded voltage")
     warnings += _gap_warnings(t, i, (config or SocConfig()).block_seconds, 0.02 * model.capacity_ah)
-    out = pl.DataFrame({"test_time_second": t, "soc": result.soc, "soc_std": result.soc_std})
+    out = pl.DataFrame({"test_time_second": t_test, "soc": result.soc, "soc_std": result.soc_std})
     return out, warnings
 
 

@@ -111,10 +111,17 @@ def soc_command(
     initial_soc: Annotated[
         float | None, typer.Option("--initial-soc", help="SOC guess at the first sample (0..1)")
     ] = None,
+    state_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            help="JSON the filter continues from, if it exists, and is saved to: one cell's telemetry, file by file",
+        ),
+    ] = None,
 ) -> None:
     """SOC trace by an extended Kalman filter that also estimates the current sensor's offset and gain."""
     model = state.load_model(cell_model)
-    frame, warnings = state.soc_trace(path, model, initial_soc)
+    frame, warnings = state.soc_trace(path, model, initial_soc, state_path=state_file)
     write_frame(frame, output)
     for w in warnings:
         err.print(f"warning: {path}: {w}", markup=False, highlight=False, soft_wrap=True)
