@@ -259,16 +259,43 @@ def test_telemetry_file_by_file_continues_the_filter(files: dict[str, Path], tmp
     saved = tmp_path / "cell.soc-state.json"
     socs = []
     for k, path in enumerate(parts):
-        trace, warnings = state.soc_trace(path, model, 1.0, state_path=saved)
+        trace, warnings, soc_state = state.soc_trace_resumed(path, model, saved, 1.0)
+        state.save_soc_state(saved, soc_state)
         socs.append(trace["soc"].to_numpy())
         assert any("--initial-soc ignored" in w for w in warnings) == (k > 0)
     assert np.max(np.abs(np.concatenate(socs) - whole["soc"].to_numpy())) < 0.003
     assert json.loads(saved.read_text())["time_base"] == "unix_time_second"
     # the same file again is not the next one; a state of another time base or no state is refused
     with pytest.raises(DataError, match="not after the state's last sample"):
-        state.soc_trace(parts[-1], model, state_path=saved)
+        state.soc_trace_resumed(parts[-1], model, saved)
     with pytest.raises(DataError, match="time base"):
-        state.soc_trace(files["drive"], model, state_path=saved)
+        state.soc_trace_resumed(files["drive"], model, saved)
     saved.write_text("{}")
     with pytest.raises(DataError, match="--state"):
-        state.soc_trace(parts[0], model, state_path=saved)
+        state.soc_trace_resumed(parts[0], model, saved)
+
+
+def test_soc_state_is_saved_only_after_the_trace(files: dict[str, Path], tmp_path: Path) -> None:
+    from bmts.services.cli.main import app
+    from bmts.services.cli.state import register
+
+    if not any(getattr(c, "name", None) == "soc" for c in app.registered_commands):
+        register(app)
+    model = tmp_path / "model.json"
+    state.save_model(state.fit_cell_model(files["ocv"], [files["pulse"]]), model)
+    drive = read_timeseries(files["drive"])
+    first, second = (
+        write_bdf(p, tmp_path / f"{n}.bdf.parquet")
+        for n, p in (("a", drive.head(9000)), ("b", drive.slice(9000)))
+    )
+    saved = tmp_path / "s.json"
+    runner = CliRunner()
+    base = ["soc", "--cell-model", str(model), "--state", str(saved)]
+    ok = runner.invoke(app, [*base, str(first), "--initial-soc", "1.0", "-o", str(tmp_path / "a.csv")])
+    assert ok.exit_code == 0, ok.output
+    before = saved.read_text()
+    lost = runner.invoke(app, [*base, str(second), "-o", str(tmp_path / "no-such-dir" / "b.csv")])
+    assert lost.exit_code != 0 and saved.read_text() == before  # the trace was not written: nor the state
+    again = runner.invoke(app, [*base, str(second), "-o", str(tmp_path / "b.csv")])
+    assert again.exit_code == 0, again.output
+    assert saved.read_text() != before

@@ -100,7 +100,8 @@ def _soc_file_by_file(drive: pl.DataFrame, model: CellModel, folder: Path, initi
             pl.Series("unix_time_second", 1.7e9 + t[a:b]), pl.Series("test_time_second", t[a:b] - t[a])
         )
         path = write_bdf(part, folder / f"drive-part{k + 1}.bdf.parquet")
-        trace, _ = state.soc_trace(path, model, initial_soc if k == 0 else None, state_path=saved)
+        trace, _, soc_state = state.soc_trace_resumed(path, model, saved, initial_soc if k == 0 else None)
+        state.save_soc_state(saved, soc_state)
         socs.append(trace["soc"].to_numpy())
     return np.concatenate(socs)
 

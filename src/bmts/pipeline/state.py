@@ -169,46 +169,49 @@ def load_model(path: str | Path) -> CellModel:
 
 
 def soc_trace(
-    path: str | Path,
-    model: CellModel,
-    initial_soc: float | None = None,
-    config: SocConfig | None = None,
-    state_path: str | Path | None = None,
+    path: str | Path, model: CellModel, initial_soc: float | None = None, config: SocConfig | None = None
 ) -> tuple[pl.DataFrame, list[str]]:
-    """`test_time_second, soc, soc_std` for every sample of a file, and warnings. With `state_path` the
-    filter continues from the state saved there by the previous call, if any, and saves its own."""
+    """`test_time_second, soc, soc_std` for every sample of a file, and warnings."""
+    _check_soc_inputs(model, initial_soc)
+    repairs: list[Repair] = []
+    frame = read_timeseries(path, repairs)
+    trace, warnings = soc_of_frame(frame, model, initial_soc, config, str(path))
+    return trace, [f"{r.detail} ({r.rows} times)" for r in repairs] + warnings
+
+
+def soc_trace_resumed(
+    path: str | Path, model: CellModel, state_path: str | Path, initial_soc: float | None = None
+) -> tuple[pl.DataFrame, list[str], dict[str, object]]:
+    """`soc_trace` continuing the filter saved at `state_path` by the previous file's call, if any, and
+    the filter's new state, for `save_soc_state` once the trace is safely written (a trace lost after its
+    state was saved could not be made again: the next call refuses a file the state has passed)."""
     _check_soc_inputs(model, initial_soc)
     repairs: list[Repair] = []
     frame = read_timeseries(path, repairs)
     notes = [f"{r.detail} ({r.rows} times)" for r in repairs]
-    if state_path is None:
-        trace, warnings = soc_of_frame(frame, model, initial_soc, config, str(path))
-        return trace, notes + warnings
-    soc_filter, base, resumed = _resumed_filter(
-        Path(state_path), model, initial_soc, config, frame, str(path)
-    )
+    soc_filter, base, resumed = _resumed_filter(Path(state_path), model, initial_soc, frame, str(path))
     if resumed and initial_soc is not None:
         notes.append(f"--initial-soc ignored: the filter resumes from {state_path}")
-    trace, warnings = soc_of_frame(frame, model, initial_soc, config, str(path), soc_filter, base)
+    trace, warnings = soc_of_frame(frame, model, initial_soc, None, str(path), soc_filter, base)
+    return trace, notes + warnings, {**soc_filter.state(), "time_base": base}
+
+
+def save_soc_state(state_path: str | Path, soc_state: dict[str, object]) -> Path:
+    """Write a `soc_trace_resumed` state, atomically."""
     with atomic_path(state_path) as tmp:
-        tmp.write_text(json.dumps({**soc_filter.state(), "time_base": base}) + "\n")
-    return trace, notes + warnings
+        tmp.write_text(json.dumps(soc_state) + "\n")
+    return Path(state_path)
 
 
 def _resumed_filter(
-    path: Path,
-    model: CellModel,
-    initial_soc: float | None,
-    config: SocConfig | None,
-    frame: pl.DataFrame,
-    where: str,
+    path: Path, model: CellModel, initial_soc: float | None, frame: pl.DataFrame, where: str
 ) -> tuple[SocFilter, str, bool]:
     """The filter saved at `path` (or a new one), the time base it runs on (Unix time when the files have
     it, as consecutive telemetry files each restart their test time) and whether it was resumed."""
     unix = "unix_time_second" in frame.columns and bool(frame["unix_time_second"].is_not_null().all())
     base = "unix_time_second" if unix else "test_time_second"
     if not path.exists():
-        return SocFilter(model, initial_soc, config), base, False
+        return SocFilter(model, initial_soc), base, False
     saved = read_json(path)
     if not isinstance(saved, dict) or saved.get("time_base") != base:
         raise DataError(Issue(f"--state {path}", f"not a SOC filter state on this file's time base ({base})"))

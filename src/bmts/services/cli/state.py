@@ -121,8 +121,13 @@ def soc_command(
 ) -> None:
     """SOC trace by an extended Kalman filter that also estimates the current sensor's offset and gain."""
     model = state.load_model(cell_model)
-    frame, warnings = state.soc_trace(path, model, initial_soc, state_path=state_file)
-    write_frame(frame, output)
+    if state_file is None:
+        frame, warnings = state.soc_trace(path, model, initial_soc)
+        write_frame(frame, output)
+    else:  # the state is saved only once the trace is written
+        frame, warnings, soc_state = state.soc_trace_resumed(path, model, state_file, initial_soc)
+        write_frame(frame, output)
+        state.save_soc_state(state_file, soc_state)
     for w in warnings:
         err.print(f"warning: {path}: {w}", markup=False, highlight=False, soft_wrap=True)
     out.print(f"wrote {output}: {frame.height} samples, final SOC {frame['soc'][-1]:.3f}", markup=False)
