@@ -185,7 +185,6 @@ class SocFilter:
         self.p = np.zeros((6, 6))
         self.t_last: float | None = None
         self.error_scale = 1.0  # observed / assumed model-error variance (covariance matching), >= 1
-        self.warnings: list[str] = []
         self._lookups: dict[float | None, _Lookup] = {}
         self._t_range = model.temperature_range()
         self._outside = (np.inf, -np.inf)
@@ -202,7 +201,6 @@ class SocFilter:
             "p": self.p.tolist(),
             "t_last": self.t_last,
             "error_scale": self.error_scale,
-            "warnings": list(self.warnings),
             "outside_c": [None if not np.isfinite(b) else b for b in self._outside],
         }
 
@@ -220,7 +218,6 @@ class SocFilter:
         f.p = np.array(state["p"], dtype=np.float64)
         f.t_last = state["t_last"]
         f.error_scale = float(state["error_scale"])
-        f.warnings = list(state["warnings"])
         lo, hi = state["outside_c"]
         f._outside = (np.inf if lo is None else lo, -np.inf if hi is None else hi)
         return f
@@ -361,7 +358,7 @@ class SocFilter:
 
     def _result(self, soc: np.ndarray, std: np.ndarray) -> SocResult:
         x = self.x if self.x is not None else np.zeros(6)
-        warnings = list(self.warnings)
+        warnings: list[str] = []
         if np.isfinite(self._outside[0]):
             lo, hi = self._t_range
             warnings.append(

@@ -321,9 +321,11 @@ def soh_table(
     return table.select(pl.lit(_battery_id(files)).alias("battery_id"), pl.all())
 
 
-def _full_cycles(frame: pl.DataFrame, nominal_ah: float, where: str) -> pl.DataFrame:
-    """The full cycles of a stitched frame that discharged at least a tenth of nominal."""
-    t, v, i = _arrays(frame, where)
+def _full_cycles(
+    frame: pl.DataFrame, arrays: tuple[np.ndarray, np.ndarray, np.ndarray], nominal_ah: float
+) -> pl.DataFrame:
+    """The full cycles of a stitched frame (its `_arrays`) that discharged at least a tenth of nominal."""
+    t, v, i = arrays
     declared = declared_end_of_discharge(frame)
     full = soh_from_full_cycles(
         t, i, frame["cycle"].to_numpy(), nominal_ah, voltage_v=v, end_of_discharge_v=declared
@@ -353,9 +355,9 @@ def calibration_from_frames(
         raise DataError(Issue("--reference", "no reference cell given"))
     rows = []
     for k, (where, frame) in enumerate(frames):
-        t, v, i = _arrays(frame, where)
-        features = window_features(t, v, i, frame["cycle"].to_numpy(), window)
-        found = training_rows(features, _full_cycles(frame, nominal_ah, where))
+        arrays = _arrays(frame, where)
+        features = window_features(*arrays, frame["cycle"].to_numpy(), window)
+        found = training_rows(features, _full_cycles(frame, arrays, nominal_ah))
         if found.height < MIN_CYCLES:
             raise DataError(
                 Issue(
@@ -382,7 +384,7 @@ def soh_from_frame(
     win = window or Window()
     t, v, i = _arrays(frame, where)
     cycles = frame["cycle"].to_numpy()
-    keep = _full_cycles(frame, nominal_ah, where)
+    keep = _full_cycles(frame, (t, v, i), nominal_ah)
     if keep.height >= 0.5 * np.unique(cycles).size:
         table = keep
     else:  # mostly partial: windows, calibrated on reference cells or on the full cycles there are
