@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from bmts.analytics.ecm import CellModel, butler_volmer
+from bmts.analytics.soc_start import StartVerdict, first_minutes_verdict
 
 GRID = 201  # SOC grid of the per-temperature look-up tables
 STATE_FORMAT = "bmts.soc-filter-state/1"
@@ -65,6 +66,9 @@ class SocConfig:
     offset_walk_a: float = 2e-5  # A per sqrt(s)
     rest_current_c_rate: float = 0.02
     temperature_margin_c: float = 5.0
+    #: compare a start that is not at rest with the first minutes' voltage (`soc_start`): a given initial SOC
+    #: this many of its std from the voltage's own best start is replaced by their combination; 0: off
+    start_check_std: float = 2.0
 
 
 @dataclass
@@ -188,6 +192,7 @@ class SocFilter:
         self._lookups: dict[float | None, _Lookup] = {}
         self._t_range = model.temperature_range()
         self._outside = (np.inf, -np.inf)
+        self._start_note: str | None = None  # reported with the first chunk's result
 
     def state(self) -> dict[str, Any]:
         """The filter's state as plain JSON values, so that a telemetry process that restarts resumes
@@ -234,9 +239,11 @@ class SocFilter:
                 self._outside = (min(self._outside[0], key), max(self._outside[1], key))
         return found
 
-    def _start(self, v0: float, i0: float, at_rest: bool, table: _Lookup) -> None:
+    def _start(self, t: np.ndarray, v: np.ndarray, i: np.ndarray, at_rest: bool, table: _Lookup) -> None:
         cfg = self.cfg
+        v0, i0 = float(v[0]), float(i[0])
         s_guess = table.soc_of_voltage(v0) if at_rest else None
+        verdict = None
         if s_guess is not None:  # refine: the offset and slope depend on SOC
             slope = table.at(s_guess)[1]
             std_rest = cfg.rest_voltage_std_v / slope
@@ -246,12 +253,53 @@ class SocFilter:
                 w_g, w_r = 1 / cfg.initial_soc_std**2, 1 / std_rest**2
                 s0 = (w_g * self.initial_soc + w_r * s_guess) / (w_g + w_r)
                 std = (w_g + w_r) ** -0.5
-        elif self.initial_soc is not None:
-            s0, std = self.initial_soc, cfg.initial_soc_std
         else:
-            s0, std = table.soc_of_voltage(v0 - table.at(0.5)[2] * i0), cfg.unknown_soc_std
+            if self.initial_soc is not None:
+                s0, std = self.initial_soc, cfg.initial_soc_std
+            else:
+                s0, std = table.soc_of_voltage(v0 - table.at(0.5)[2] * i0), cfg.unknown_soc_std
+            if cfg.start_check_std > 0:
+                verdict = self._check_start(t, v, i, table, s0, std)
+            if self.initial_soc is None:
+                read = "the loaded voltage" if verdict is None else "the first minutes' voltage"
+                self._start_note = f"no rest at the start and no initial SOC given: started from {read}"
         self.x = np.array([s0, 0.0, 0.0, 0.0, 0.0, 0.0])
         self.p = np.diag([std**2, 1e-4, 1e-4, cfg.offset_std_a**2, cfg.gain_std**2, cfg.bias_std_v**2])
+        if verdict is not None:
+            # the first minutes cannot tell the voltage bias u from SOC: a bias would have moved the best
+            # start by -u / slope, so the two start correlated (the SOC's spread widened by the bias's)
+            along_bias = -cfg.bias_std_v / verdict.ocv_slope_v  # SOC per unit of the bias's std
+            self.x[0] = verdict.soc
+            self.p[0, 0] = verdict.soc_std**2 + along_bias**2
+            self.p[0, 5] = self.p[5, 0] = along_bias * cfg.bias_std_v
+
+    def _check_start(
+        self, t: np.ndarray, v: np.ndarray, i: np.ndarray, table: _Lookup, s0: float, std: float
+    ) -> StartVerdict | None:
+        """The first minutes' verdict on a start from a guess (or, without one, from the first sample), when
+        it is to replace that start: always without a guess, else when the guess is contradicted."""
+        cfg = self.cfg
+        verdict = first_minutes_verdict(
+            _SOC_GRID,
+            table.rows,
+            t,
+            v,
+            i,
+            self.capacity_as,
+            s0,
+            std,
+            cfg.model_error_v,
+            cfg.error_correlation_s,
+        )
+        if verdict is None or self.initial_soc is None:
+            return verdict
+        if abs(verdict.best_soc - s0) <= cfg.start_check_std * std:
+            return None
+        self._start_note = (
+            f"the given initial SOC {s0:.3g} disagrees with the first minutes' voltage, which says "
+            f"{verdict.best_soc:.3g}: started from {verdict.soc:.3g} +- {verdict.soc_std:.2g}"
+        )
+        return verdict
 
     def update(
         self, t: np.ndarray, v: np.ndarray, i: np.ndarray, temperature: np.ndarray | None = None
@@ -265,7 +313,7 @@ class SocFilter:
         temps = None if temperature is None else np.asarray(temperature, dtype=np.float64)
         if self.x is None:
             t0 = None if temps is None else _first_finite(temps)
-            self._start(float(v[0]), float(i[0]), abs(float(i[0])) < rest_a, self._lookup(t0))
+            self._start(t, v, i, abs(float(i[0])) < rest_a, self._lookup(t0))
             self.t_last = float(t[0])
         c = self.capacity_as
         b = _Blocks(t, v, i, self.t_last if self.t_last is not None else float(t[0]), cfg, c)
@@ -358,7 +406,8 @@ class SocFilter:
 
     def _result(self, soc: np.ndarray, std: np.ndarray) -> SocResult:
         x = self.x if self.x is not None else np.zeros(6)
-        warnings: list[str] = []
+        warnings: list[str] = [] if self._start_note is None else [self._start_note]
+        self._start_note = None
         if np.isfinite(self._outside[0]):
             lo, hi = self._t_range
             warnings.append(

@@ -247,11 +247,8 @@ def soc_of_frame(
     t_test, v, i = _arrays(frame, where)
     t = t_test if time_base == "test_time_second" else _time(frame, where, time_base)
     f = soc_filter or SocFilter(model, initial_soc, config)
-    fresh = f.x is None
     result = f.update(t, v, i, _temperature(frame))
     warnings = list(result.warnings)
-    if fresh and initial_soc is None and abs(float(i[0])) > 0.02 * model.capacity_ah:
-        warnings.append("no rest at the start and no --initial-soc: started from the loaded voltage")
     warnings += _gap_warnings(t, i, (config or SocConfig()).block_seconds, 0.02 * model.capacity_ah)
     out = pl.DataFrame({"test_time_second": t_test, "soc": result.soc, "soc_std": result.soc_std})
     return out, warnings

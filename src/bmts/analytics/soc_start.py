@@ -1,0 +1,80 @@
+"""The initial SOC read off a log's first minutes, for a start that the voltage contradicts. Pure.
+
+A given initial SOC is a guess with a standard deviation (`SocConfig.initial_soc_std`), which the Kalman filter
+then corrects block by block. When the guess is far wrong, the first blocks' innovation (0.2 V for 30 SOC
+points) is read by the filter's covariance matching as model error: the gain is damped and convergence takes
+10-20 min. The filter alone cannot tell a wrong state from a wrong model in one block, but the first minutes can:
+the open-loop model is run from every candidate start on the SOC grid, and the best candidate's residual is the
+model's own error there, while the excess residual of the others is state error. The candidates' likelihood,
+with the residual counted once per model-error correlation time, gives the voltage's verdict on the start.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from bmts.analytics.ecm import butler_volmer, rc_response
+
+#: the first minutes compared with the model (at most; the log's first chunk may be shorter)
+HORIZON_S = 300.0
+#: a shorter first chunk than this is not used (too little for a verdict)
+MIN_HORIZON_S = 60.0
+#: a start read off the first minutes is known no better than this (the model's own error)
+MIN_START_STD = 0.02
+
+
+@dataclass(frozen=True)
+class StartVerdict:
+    """What the first minutes say about the initial SOC."""
+
+    best_soc: float  # the voltage's own best start (maximum likelihood)
+    soc: float  # the posterior mean: the likelihood combined with the guess
+    soc_std: float  # the posterior's spread (at least MIN_START_STD)
+    model_error_v: float  # the best start's RMS voltage residual
+    ocv_slope_v: float  # the OCV's slope at the best start (V per unit SOC)
+
+
+def first_minutes_verdict(
+    soc_grid: np.ndarray,
+    rows: np.ndarray,
+    t: np.ndarray,
+    v: np.ndarray,
+    i: np.ndarray,
+    capacity_as: float,
+    prior_soc: float,
+    prior_std: float,
+    error_floor_v: float,
+    error_correlation_s: float,
+) -> StartVerdict | None:
+    """The initial SOC's likelihood from the samples in the first `HORIZON_S` of (t, v, i), for every start
+    on `soc_grid`, and its combination with the guess (`prior_soc` +- `prior_std`). `rows` are the model's
+    parameters on the grid at the log's temperature: OCV (with its offset), slope, R0, R1, tau1, R2, tau2,
+    Butler-Volmer scale. None when the log's first chunk is shorter than `MIN_HORIZON_S`."""
+    end = int(np.searchsorted(t, t[0] + HORIZON_S, side="right"))
+    span = float(t[end - 1] - t[0])
+    if span < MIN_HORIZON_S or end < 10:
+        return None
+    t, v, i = t[:end], v[:end], i[:end]
+    charge = np.cumsum(i * np.diff(t, prepend=t[:1])) / capacity_as
+    last = soc_grid.size - 1
+    mse = np.empty(soc_grid.size)
+    for k, start in enumerate(soc_grid.tolist()):
+        soc = start + charge
+        at = np.clip(np.rint(soc * last).astype(np.intp), 0, last)
+        _, _, _, _, tau1, _, tau2, scale = rows[k].tolist()
+        g = butler_volmer(i, scale)
+        over = rows[at, 2] * i + rows[at, 3] * rc_response(t, g, tau1) + rows[at, 5] * rc_response(t, g, tau2)
+        mse[k] = float(np.mean((v - np.interp(soc, soc_grid, rows[:, 0]) - over) ** 2))
+    best = int(np.argmin(mse))
+    error_var = max(float(mse[best]), error_floor_v**2)
+    independent = max(span / error_correlation_s, 1.0)
+    log_post = -0.5 * independent * (mse - mse[best]) / error_var
+    log_post -= 0.5 * ((soc_grid - prior_soc) / prior_std) ** 2
+    w = np.exp(log_post - log_post.max())
+    w /= w.sum()
+    mean = float(np.dot(w, soc_grid))
+    std = max(math.sqrt(float(np.dot(w, (soc_grid - mean) ** 2))), MIN_START_STD)
+    return StartVerdict(float(soc_grid[best]), mean, std, math.sqrt(error_var), float(rows[best, 1]))

@@ -1,0 +1,80 @@
+"""The initial SOC checked against the first minutes of a log (bmts.analytics.soc_start)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_ecm import true_model
+from test_soc import drive, rmse
+
+from bmts.analytics.ecm import simulate_voltage
+from bmts.analytics.soc import _SOC_GRID, SocConfig, SocFilter, _Lookup, estimate_soc
+from bmts.analytics.soc_start import first_minutes_verdict
+
+OFF = SocConfig(start_check_std=0.0)
+
+
+@pytest.fixture(scope="module")
+def cut() -> dict[str, np.ndarray]:
+    """A drive from SOC 0.95 with BMS-grade sensors, cut where driving starts (no rest voltage to use)."""
+    t, i = drive(seed=7)
+    v, soc = simulate_voltage(true_model(), t, i, 0.95)
+    v = v + np.random.default_rng(8).normal(0, 0.002, v.size)
+    k = int(np.argmax(i != 0))
+    return {"t": t[k:] - t[k], "v": v[k:], "i": 1.01 * i[k:] + 0.03, "soc": soc[k:]}
+
+
+def test_a_guess_30_points_wrong_is_replaced_by_what_the_first_minutes_say(
+    cut: dict[str, np.ndarray],
+) -> None:
+    model = true_model()
+    checked = estimate_soc(cut["t"], cut["v"], cut["i"], model, initial_soc=0.65)
+    unchecked = estimate_soc(cut["t"], cut["v"], cut["i"], model, initial_soc=0.65, config=OFF)
+    first = cut["t"] < 600
+    assert checked.soc[0] == pytest.approx(cut["soc"][0], abs=0.03)
+    assert rmse(checked.soc[first], cut["soc"][first]) < 0.3 * rmse(unchecked.soc[first], cut["soc"][first])
+    assert rmse(checked.soc[~first], cut["soc"][~first]) < 0.01
+    assert len(checked.warnings) == 1 and "initial SOC 0.65 disagrees" in checked.warnings[0]
+
+
+def test_a_guess_the_voltage_bears_out_is_kept(cut: dict[str, np.ndarray]) -> None:
+    model = true_model()
+    checked = estimate_soc(cut["t"], cut["v"], cut["i"], model, initial_soc=0.9)
+    unchecked = estimate_soc(cut["t"], cut["v"], cut["i"], model, initial_soc=0.9, config=OFF)
+    assert np.array_equal(checked.soc, unchecked.soc) and checked.warnings == []
+
+
+def test_without_a_guess_the_first_minutes_set_the_start(cut: dict[str, np.ndarray]) -> None:
+    est = estimate_soc(cut["t"], cut["v"], cut["i"], true_model())
+    assert est.soc[0] == pytest.approx(cut["soc"][0], abs=0.03)
+    assert est.warnings == [
+        "no rest at the start and no initial SOC given: started from the first minutes' voltage"
+    ]
+    short = estimate_soc(cut["t"][:300], cut["v"][:300], cut["i"][:300], true_model())
+    assert short.warnings == [
+        "no rest at the start and no initial SOC given: started from the loaded voltage"
+    ]
+
+
+def test_a_first_chunk_shorter_than_a_minute_is_not_checked(cut: dict[str, np.ndarray]) -> None:
+    # streaming in 30 s chunks: the check needs the first minute at once, so the filter converges alone
+    model = true_model()
+    t, v, i = cut["t"], cut["v"], cut["i"]
+    f, g = SocFilter(model, 0.65), SocFilter(model, 0.65, OFF)
+    for a in range(0, 3000, 300):  # 0.1 s samples: 30 s per chunk
+        b = slice(a, a + 300)
+        assert np.array_equal(f.update(t[b], v[b], i[b]).soc, g.update(t[b], v[b], i[b]).soc)
+
+
+def test_the_verdict_finds_the_start(cut: dict[str, np.ndarray]) -> None:
+    model = true_model()
+    rows = _Lookup(model, None, 0.15).rows
+    t, v, i = cut["t"], cut["v"], cut["i"]
+    args = (_SOC_GRID, rows, t, v, i, model.capacity_ah * 3600.0, 0.65, 0.1, 0.006)
+    verdict = first_minutes_verdict(*args, 60.0)
+    assert verdict is not None
+    assert verdict.best_soc == pytest.approx(0.95, abs=0.01)
+    assert verdict.soc == pytest.approx(0.95, abs=0.02)
+    assert verdict.model_error_v < 0.01 and verdict.ocv_slope_v > 0
+    short = (_SOC_GRID, rows, t[:500], v[:500], i[:500], model.capacity_ah * 3600.0, 0.65, 0.1, 0.006)
+    assert first_minutes_verdict(*short, 60.0) is None  # 50 s: too little for a verdict
