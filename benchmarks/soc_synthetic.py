@@ -293,6 +293,7 @@ def score(
         "a": rmse_pct(a.soc[k], truth[k]),
         "a_cover": within_two_sigma_pct(a.soc[k], a.soc_std[k], truth[k]),
         "b": rmse_pct(b.soc[late], truth[k][late]),
+        "b_first": rmse_pct(b.soc[~late], truth[k][~late]),
         "cc": rmse_pct(cc[k], truth[k]),
         "v_mean": float(err.mean()),
         "v_rmse": float(np.sqrt(np.mean(err**2))),
@@ -330,10 +331,11 @@ def run(
 def report(results: list[tuple[str, float, str, dict[str, float]]]) -> None:
     rows = [
         (cell, f"{amb:g}", case.rsplit("_", 1)[-1], f"{r['t_cell']:.1f}", f"{r['a']:.2f}", f"{r['b']:.2f}",
-         f"{r['a_cover']:.0f}", f"{r['cc']:.2f}", f"{r['v_mean']:+.1f}", f"{r['v_rmse']:.1f}")
+         f"{r['b_first']:.2f}", f"{r['a_cover']:.0f}", f"{r['cc']:.2f}", f"{r['v_mean']:+.1f}", f"{r['v_rmse']:.1f}")
         for cell, amb, case, r in results
     ]  # fmt: skip
-    heads = ["cell", "ambient degC", "drive", "cell degC (median)", "A %", "B %", "A within 2 soc_std %", "CC (BMS) %",
+    heads = ["cell", "ambient degC", "drive", "cell degC (median)", "A %", "B %", "B first 10 min %",
+             "A within 2 soc_std %", "CC (BMS) %",
              "open-loop mean mV", "open-loop RMSE mV"]  # fmt: skip
     print(markdown_table(heads, rows))
     summary = []
@@ -341,10 +343,12 @@ def report(results: list[tuple[str, float, str, dict[str, float]]]) -> None:
         for amb in dict.fromkeys(r[1] for r in results if r[0] == cell):
             sel = [r[3] for r in results if r[0] == cell and r[1] == amb]
             a, b = np.array([x["a"] for x in sel]), np.array([x["b"] for x in sel])
+            first = np.array([x["b_first"] for x in sel])
             error, scale_c, warm = FITTED.get((cell, amb), (float("nan"),) * 3)
             summary.append(
                 (cell, f"{amb:g}", f"{a.mean():.2f} / {a.max():.2f}", f"{b.mean():.2f} / {b.max():.2f}",
-                 f"{scale_c:.2f}", f"{error:.3f}", "-" if np.isnan(warm) else f"{warm:.0f}")
+                 f"{first.mean():.2f} / {first.max():.2f}", f"{scale_c:.2f}", f"{error:.3f}",
+                 "-" if np.isnan(warm) else f"{warm:.0f}")
             )  # fmt: skip
     print()
     heads = [
@@ -352,6 +356,7 @@ def report(results: list[tuple[str, float, str, dict[str, float]]]) -> None:
         "ambient degC",
         "A mean / worst",
         "B mean / worst",
+        "B first 10 min mean / worst",
         "BV scale C",
         "long-load model error",
         "warm activation K",
@@ -361,10 +366,11 @@ def report(results: list[tuple[str, float, str, dict[str, float]]]) -> None:
         sel = [r[3] for r in results if pick(r[1])]
         if sel:
             a, b = np.array([x["a"] for x in sel]), np.array([x["b"] for x in sel])
+            first = np.array([x["b_first"] for x in sel])
             cover = np.mean([x["a_cover"] for x in sel])
             print(
-                f"\n{name}: A {a.mean():.2f} / {a.max():.2f}, B {b.mean():.2f} / {b.max():.2f} ({len(sel)} drives); "
-                f"A within 2 soc_std {cover:.0f} %"
+                f"\n{name}: A {a.mean():.2f} / {a.max():.2f}, B {b.mean():.2f} / {b.max():.2f} ({len(sel)} drives), "
+                f"B in the first 10 min {first.mean():.2f} / {first.max():.2f}; A within 2 soc_std {cover:.0f} %"
             )
 
 
