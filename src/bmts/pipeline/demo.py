@@ -119,6 +119,8 @@ def _state_lines(state: StateReport) -> str:
         f"\nSOC on a 15 degC drive cycle with BMS sensor errors: RMSE {state.soc_rmse_percent:.2f}% "
         f"(coulomb counting {state.coulomb_counting_rmse_percent:.2f}%); as three telemetry files with a saved"
         f" filter state (bmts soc --state): {state.soc_file_by_file_rmse_percent:.2f}%"
+        f"\n  cut where driving starts and guessed 30 points low: {state.soc_wrong_start_rmse_percent:.2f}% over"
+        " the first 10 minutes (the guess is checked against the first minutes' voltage)"
         "\nSOH of each cell, from full cycles and from 3.8-4.1 V charge windows only (bmts soh; then the windows"
         "\n  calibrated on the other cells' full cycles, bmts soh --reference):"
     )
