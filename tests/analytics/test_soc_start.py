@@ -78,3 +78,9 @@ def test_the_verdict_finds_the_start(cut: dict[str, np.ndarray]) -> None:
     assert verdict.model_error_v < 0.01 and verdict.ocv_slope_v > 0
     short = (_SOC_GRID, rows, t[:500], v[:500], i[:500], model.capacity_ah * 3600.0, 0.65, 0.1, 0.006)
     assert first_minutes_verdict(*short, 60.0) is None  # 50 s: too little for a verdict
+    gap = t.copy()
+    gap[400:] += 120.0  # a logging gap after 40 s: the horizon ends there, too short for a verdict
+    assert (
+        first_minutes_verdict(_SOC_GRID, rows, gap, v, i, model.capacity_ah * 3600.0, 0.65, 0.1, 0.006, 60.0)
+        is None
+    )

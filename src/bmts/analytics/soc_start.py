@@ -25,6 +25,8 @@ from bmts.analytics.ecm import butler_volmer, rc_response
 HORIZON_S = 300.0
 #: a shorter first chunk than this is not used (too little for a verdict)
 MIN_HORIZON_S = 60.0
+#: the horizon ends at the first logging gap longer than this (the filter assumes nothing flows in a gap)
+MAX_GAP_S = 30.0
 #: a start read off the first minutes is known no better than this (the model's own error)
 MIN_START_STD = 0.02
 #: the modelled overpotential's relative error allowed for each candidate start: pulse-fitted models
@@ -60,6 +62,9 @@ def first_minutes_verdict(
     parameters on the grid at the log's temperature: OCV (with its offset), slope, R0, R1, tau1, R2, tau2,
     Butler-Volmer scale. None when the log's first chunk is shorter than `MIN_HORIZON_S`."""
     end = int(np.searchsorted(t, t[0] + HORIZON_S, side="right"))
+    gaps = np.flatnonzero(np.diff(t[:end]) > MAX_GAP_S)
+    if gaps.size:
+        end = int(gaps[0]) + 1
     span = float(t[end - 1] - t[0])
     if span < MIN_HORIZON_S or end < 10:
         return None
