@@ -30,7 +30,7 @@ MAX_GAP_S = 30.0
 #: a start read off the first minutes is known no better than this (the model's own error)
 MIN_START_STD = 0.02
 #: the modelled overpotential's relative error allowed for each candidate start: pulse-fitted models
-#: over-predict the first minutes of a drive by 20-45 % on the simulated cells of the benchmarks
+#: over-predict the first minutes of a drive by 10-46 % on the simulated cells of the benchmarks
 SCALE_ERROR_BOUNDS = (-0.5, 1.0)
 
 
