@@ -139,6 +139,15 @@ def test_commands_end_to_end(files: dict[str, Path], tmp_path: Path) -> None:
         app, ["soc", str(files["drive"]), "--cell-model", str(files["ocv"]), "-o", str(out)]
     )
     assert isinstance(broken.exception, DataError)
+    # cut where driving starts and guessed 40 points low: the first minutes' voltage overrules the guess
+    drive = read_timeseries(files["drive"]).filter(pl.col("test_time_second") >= 30.0)
+    cut = write_bdf(drive, tmp_path / "cut.bdf.parquet")
+    wrong = runner.invoke(
+        app, ["soc", str(cut), "--cell-model", str(model), "--initial-soc", "0.6", "-o", str(out)]
+    )
+    assert wrong.exit_code == 0, wrong.output
+    assert "initial SOC 0.6 disagrees with the first minutes' voltage" in wrong.output
+    assert pl.read_csv(out)["soc"][0] > 0.95  # the truth is 1.0: only rest came before the cut
 
 
 @pytest.mark.shared_data
