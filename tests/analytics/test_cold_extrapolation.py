@@ -83,10 +83,10 @@ def test_colder_than_the_tables_soc_is_better(
     assert new < 0.8 * old
 
 
-def test_warmer_or_linear_tables_keep_the_single_law() -> None:
+def test_a_few_kelvin_warmer_or_linear_tables_keep_the_single_law() -> None:
     cold = model((1, 2))
-    above = cold.params(0.5, 30.0)
-    scale = ecm.arrhenius(30.0, 10.0, cold.activation_k)
+    above = cold.params(0.5, 13.0)  # within TAFEL_WARM_ABOVE_C of the 10 degC table
+    scale = ecm.arrhenius(13.0, 10.0, cold.activation_k)
     for key in ("r0_ohm", "r1_ohm", "r2_ohm"):
         assert above[key] == pytest.approx(table(1).params[key][1] * scale)
     assert above["bv_scale_a"] == pytest.approx(3.2 / scale)
@@ -94,6 +94,35 @@ def test_warmer_or_linear_tables_keep_the_single_law() -> None:
     below = linear.params(0.5, 10.0)
     scale = ecm.arrhenius(10.0, 25.0, linear.activation_k)
     assert below["r1_ohm"] == pytest.approx(table(0).params["r1_ohm"][1] * scale)
+
+
+def test_far_warmer_than_a_cold_table_the_tafel_slope_is_kept_from_a_few_kelvin_on() -> None:
+    cold = model((1, 2))
+    edge = ecm.TAFEL_WARM_ABOVE_C + 10.0
+    at_edge, above = cold.params(0.5, edge), cold.params(0.5, 30.0)
+    bv = ecm.arrhenius(30.0, edge, cold.bv_activation_k)
+    assert above["bv_scale_a"] == pytest.approx(at_edge["bv_scale_a"] / bv)
+    assert above["r0_ohm"] == pytest.approx(
+        table(1).params["r0_ohm"][1] * ecm.arrhenius(30.0, 10.0, cold.activation_k)
+    )
+    for key in ("r1_ohm", "r2_ohm"):  # R_j b proportional to the absolute temperature
+        assert above[key] * above["bv_scale_a"] == pytest.approx(
+            at_edge[key] * at_edge["bv_scale_a"] * (30.0 + 273.15) / (edge + 273.15)
+        )
+
+
+def test_far_warmer_than_a_one_table_cold_model_the_voltage_is_closer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the -10 degC table alone, a drive at 10 degC (a cold-start drive that warms, or a one-temperature lab):
+    # 26 against 62 mV (at 25 degC 18 vs 62; the 0 degC table at 15 / 25 degC 9 vs 27, 19 vs 31 mV)
+    t, i = drive(seconds=4000.0, seed=6)
+    truth, _ = simulate_voltage(model((0, 1, 2, 3)), t, i, 0.95, 10.0)
+    cold = model((3,))
+    new = rmse(simulate_voltage(cold, t, i, 0.95, 10.0)[0], truth)
+    monkeypatch.setattr(ecm, "TAFEL_WARM_ABOVE_C", np.inf)  # the single law all the way
+    old = rmse(simulate_voltage(cold, t, i, 0.95, 10.0)[0], truth)
+    assert new < 0.5 * old
 
 
 def test_the_bv_activation_is_saved_and_old_files_load() -> None:

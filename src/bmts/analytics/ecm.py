@@ -31,6 +31,11 @@ DEFAULT_BV_ACTIVATION_K = 8900.0
 #: pulses (to 4-6C) then reach well past the scale, so it is identified (Panasonic 10 degC: 1.6C, 0 degC:
 #: 0.37C; 25 degC: 5.9C, about the largest pulse, i.e. the pair is linear and its scale a bound)
 TAFEL_C_RATE = 2.0
+#: warmer than this above a table that nothing measured the warm side of (no warm-side activation from long
+#: loads), its pairs too keep their Tafel slope: within several kelvin the common law fits better (a
+#: simulated cell, -10 degC table at -6 degC: 24.5 vs 39.7 mV; Panasonic US06 drives, which warm most),
+#: 10-25 K warmer it over-predicts the overpotential (a 0 degC model on 10 / 25 degC drives)
+TAFEL_WARM_ABOVE_C = 10.0
 TAU_BOUNDS = ((0.1, 20.0), (15.0, 2000.0))
 SCALE_BOUNDS = (0.2, 200.0)
 PARAM_KEYS = ("r0_ohm", "r1_ohm", "tau1_s", "r2_ohm", "tau2_s", "bv_scale_a", "ocv_offset_v")
@@ -160,13 +165,25 @@ class CellModel:
         (below TAFEL_C_RATE), the scale (exchange current) follows its own Arrhenius law and the RC pairs
         keep their Tafel slope R_j * b proportional to the absolute temperature; otherwise the pairs'
         resistances scale like R0 and the scale inversely — warmer than the table with the warm-side
-        activation when the long loads measured one."""
-        p = edge.at(soc)
+        activation when the long loads measured one. Without one, more than TAFEL_WARM_ABOVE_C warmer than
+        such a table the Tafel slope is kept from there on as on the cold side."""
         ref = edge.cell_temperature_celsius
+        identified = float(np.median(edge.at(soc)["bv_scale_a"])) < TAFEL_C_RATE * self.capacity_ah
+        far_warm = ref + TAFEL_WARM_ABOVE_C
+        if temperature > far_warm and self.warm_activation_k is None and identified:
+            # the common law up to a few kelvin above the table, the Tafel slope kept beyond
+            p = self._extrapolated(edge, soc, far_warm)
+            p["r0_ohm"] = p["r0_ohm"] * arrhenius(temperature, far_warm, self.activation_k)
+            bv = arrhenius(temperature, far_warm, self.bv_activation_k)
+            p["bv_scale_a"] = p["bv_scale_a"] / bv
+            for k in ("r1_ohm", "r2_ohm"):
+                p[k] = p[k] * bv * (temperature + 273.15) / (far_warm + 273.15)
+            return p
+        p = edge.at(soc)
         warm = self.warm_activation_k if temperature > ref else None
         scale = arrhenius(temperature, ref, self.activation_k if warm is None else warm)
         p["r0_ohm"] = p["r0_ohm"] * scale
-        if temperature < ref and float(np.median(p["bv_scale_a"])) < TAFEL_C_RATE * self.capacity_ah:
+        if temperature < ref and identified:
             bv = arrhenius(temperature, ref, self.bv_activation_k)
             p["bv_scale_a"] = p["bv_scale_a"] / bv
             scale = bv * (temperature + 273.15) / (ref + 273.15)
