@@ -6,8 +6,9 @@ sensors, seed 1, started at the true SOC; B: exact sensors, cut at the start of 
 low, scored after 10 min). `stress`: the 0 degC drive cycles scored with a model fitted on the 25 and
 10 degC files only (the 0 degC pulse tests withheld, resistances Arrhenius-extrapolated below 10 degC) —
 the closest proxy the data has for an unseen colder temperature; `stress25`: the 10 degC cycles with the
-25 degC model alone (one table: the default activation temperatures). The drive cycles are never fitted.
-Usage: python benchmarks/soc_cold.py [--mode own|stress|stress25] [--temps 25degC 10degC] [--quick]
+25 degC model alone (one table: the default activation temperatures); `warm`: the 10 and 25 degC cycles with
+the 0 degC model alone (a cold one-table model driven 10-25 K warmer). The drive cycles are never fitted.
+Usage: python benchmarks/soc_cold.py [--mode own|stress|stress25|warm] [--temps 25degC 10degC] [--quick]
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ def run(
         plan = [("0degC", model)]
     elif mode == "stress25":
         plan = [("10degC", state.fit_cell_model(ocv, characterisation(PAN / "25degC")))]
+    elif mode == "warm":
+        cold = state.fit_cell_model(ocv, characterisation(PAN / "0degC"))
+        plan = [("10degC", cold), ("25degC", cold)]
     else:
         plan = [(name, state.fit_cell_model(ocv, characterisation(PAN / name))) for name in temps]
     rows, out, rates = [], [], []
@@ -105,7 +109,7 @@ def run(
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mode", choices=("own", "stress", "stress25"), default="own")
+    ap.add_argument("--mode", choices=("own", "stress", "stress25", "warm"), default="own")
     ap.add_argument("--temps", nargs="+", default=list(TEMPS))
     ap.add_argument("--quick", action="store_true", help="mode own at 25 degC only")
     a = ap.parse_args()
