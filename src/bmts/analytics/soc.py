@@ -72,6 +72,10 @@ class SocConfig:
     #: compare a start that is not at rest with the first minutes' voltage (`soc_start`): a given initial SOC
     #: this many of its std from the voltage's own best start is replaced by their combination; 0: off
     start_check_std: float = 2.0
+    #: after this long at rest (every reading below `rest_current_c_rate`), the reading is the current
+    #: sensor's offset (nothing flows), trusted to `rest_current_std_a`; 0: off
+    rest_offset_after_s: float = 300.0
+    rest_current_std_a: float = 0.01
 
 
 @dataclass
@@ -170,6 +174,7 @@ class _Blocks:
         self.ds_dg /= -c
         self.v_sum: list[float] = np.add.reduceat(v, self.lo).tolist()
         self.i_sum: list[float] = np.add.reduceat(i, self.lo).tolist()
+        self.i_abs_max: list[float] = np.maximum.reduceat(np.abs(i), self.lo).tolist()
         self.ds_db_sum: list[float] = np.add.reduceat(self.ds_db, self.lo).tolist()
         self.ds_dg_sum: list[float] = np.add.reduceat(self.ds_dg, self.lo).tolist()
         self.ds_db_end: list[float] = self.ds_db[self.hi - 1].tolist()
@@ -196,6 +201,7 @@ class SocFilter:
         self._t_range = model.temperature_range()
         self._outside = (np.inf, -np.inf)
         self._start_note: str | None = None  # reported with the first chunk's result
+        self.rest_s = 0.0  # how long the cell has been at rest (the offset observed after a while)
 
     def state(self) -> dict[str, Any]:
         """The filter's state as plain JSON values, so that a telemetry process that restarts resumes
@@ -209,6 +215,7 @@ class SocFilter:
             "p": self.p.tolist(),
             "t_last": self.t_last,
             "error_scale": self.error_scale,
+            "rest_s": self.rest_s,
             "outside_c": [None if not np.isfinite(b) else b for b in self._outside],
         }
 
@@ -226,6 +233,7 @@ class SocFilter:
         f.p = np.array(state["p"], dtype=np.float64)
         f.t_last = state["t_last"]
         f.error_scale = float(state["error_scale"])
+        f.rest_s = float(state.get("rest_s", 0.0))
         lo, hi = state["outside_c"]
         f._outside = (np.inf if lo is None else lo, -np.inf if hi is None else hi)
         return f
@@ -337,6 +345,14 @@ class SocFilter:
                 v2_0 *= math.exp(-b.gap_s[k] / row[6])
                 x = np.array([s0, v1_0, v2_0, offset_a, gain, bias])
                 p[0, 0] += cfg.soc_walk_per_s**2 * b.gap_s[k]
+            if cfg.rest_offset_after_s > 0:
+                # (a gap in the log counts: the filter books nothing flowing in it)
+                at_rest = b.i_abs_max[k] < rest_a
+                self.rest_s = self.rest_s + b.gap_s[k] + b.span_s[k] if at_rest else 0.0
+                if self.rest_s >= cfg.rest_offset_after_s:  # nothing flows: the reading is the offset
+                    x = np.array([s0, v1_0, v2_0, offset_a, gain, bias])
+                    x, p = _rest_update(x, p, b.i_sum[k] / (hi - lo), cfg, b.gap_s[k] + b.span_s[k])
+                    s0, v1_0, v2_0, offset_a, gain, bias = x.tolist()
             ocv0, slope, r0, r1, tau1, r2, tau2, scale = table.at(s0)
             lin_var = 0.0  # the linearisation's error variance (V^2)
             if p[0, 0] > _TANGENT_VAR:  # SOC spread wider than the tangent's window: linearise over it
@@ -419,6 +435,19 @@ class SocFilter:
                 "parameters extrapolated (Arrhenius)"
             )
         return SocResult(np.clip(soc, 0.0, 1.0), std, float(x[3]), float(x[4]), warnings)
+
+
+def _rest_update(
+    x: np.ndarray, p: np.ndarray, reading_a: float, cfg: SocConfig, span_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """At rest the true current, reading * (1 - g) - b, is zero: a pseudo-measurement of the offset (and
+    gain), its variance per correlation time like the voltage's (`span_s`: the rest the reading stands for)."""
+    h = np.array([0.0, 0.0, 0.0, -1.0, -reading_a, 0.0])
+    y = -(reading_a * (1.0 - float(x[4])) - float(x[3]))
+    r = cfg.rest_current_std_a**2 * max(1.0, cfg.error_correlation_s / span_s)
+    ph = np.dot(p, h)
+    k = ph / (float(np.dot(h, ph)) + r)
+    return x + k * y, p - k[:, None] * ph
 
 
 def _first_finite(a: np.ndarray) -> float | None:
