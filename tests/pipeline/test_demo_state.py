@@ -44,6 +44,8 @@ def test_state_demo_scores_soc_and_soh_against_the_truth(tmp_path: Path) -> None
     assert abs(report.soc_file_by_file_rmse_percent - report.soc_rmse_percent) < 0.05
     # guessed 30 points low with no rest to start from: corrected within the first minutes
     assert report.soc_wrong_start_rmse_percent < 3.0
+    # the BMS's 30 mA offset, read at the drive's rest
+    assert report.current_offset_read_a == pytest.approx(0.03, abs=0.005)
     assert sorted(report.temperatures_celsius) == [5.0, 25.0]
     row = report.soh.row(0, named=True)
     assert row["battery_id"] == "cell-a" and row["cycle"] == 25

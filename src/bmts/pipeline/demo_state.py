@@ -12,13 +12,13 @@ import numpy as np
 import polars as pl
 
 from bmts.analytics.ecm import CellModel
-from bmts.analytics.soc import coulomb_count
+from bmts.analytics.soc import SocFilter, coulomb_count
 from bmts.analytics.soh import Window
 from bmts.ingest import read_timeseries, write_bdf
 from bmts.pipeline import state
 from bmts.pipeline.analysis import battery_frame
 from bmts.pipeline.pybamm_thevenin import export_pybamm_parameters
-from bmts.pipeline.sample_lab import write_lab
+from bmts.pipeline.sample_lab import DRIVE_REST_S, write_lab
 from bmts.schema import DataError
 from bmts.storage import Store
 
@@ -32,6 +32,7 @@ class StateReport:
     coulomb_counting_rmse_percent: float
     soc_file_by_file_rmse_percent: float  # the same drive as three telemetry files and a saved filter state
     soc_wrong_start_rmse_percent: float  # cut where driving starts, guessed 30 points low: the first 10 min
+    current_offset_read_a: float  # the BMS current sensor's offset as the filter read it at the drive's rest
     soh: pl.DataFrame  # battery_id, SOH ± std: full cycles, charge windows, windows on reference cells
 
 
@@ -55,6 +56,12 @@ def run_state_demo(
     )
     by_file = _soc_file_by_file(drive, model, folder / "field", lab.drive_initial_soc)
     wrong_start = _wrong_start_first_minutes(drive, model, lab.drive_true_soc, str(lab.drive))
+    at_rest = drive.filter(pl.col("test_time_second") < DRIVE_REST_S)
+    rest_filter = SocFilter(model, lab.drive_initial_soc)
+    rest_filter.update(
+        *(at_rest[c].to_numpy() for c in ("test_time_second", "voltage_volt", "current_ampere"))
+    )
+    offset_read = float(rest_filter.state()["x"][3])
     rows = []
     frames = {cell_id: battery_frame(store, cell_id) for cell_id in cell_ids}
     for cell_id, nominal in zip(cell_ids, nominal_ah, strict=True):
@@ -84,6 +91,7 @@ def run_state_demo(
         _rmse_percent(counted, lab.drive_true_soc),
         _rmse_percent(by_file, lab.drive_true_soc),
         wrong_start,
+        offset_read,
         pl.DataFrame(rows),
     )
 

@@ -24,6 +24,7 @@ CAPACITY_AH = 2.5
 #: the BMS's sensor errors on the drive cycle (a typical Hall sensor and ADC)
 CURRENT_OFFSET_A, CURRENT_GAIN, VOLTAGE_NOISE_V = 0.03, 1.01, 0.002
 DRIVE_TEMPERATURE_CELSIUS = 15.0
+DRIVE_REST_S = 600.0  # the drive file's rest before driving
 
 
 def true_cell_model() -> CellModel:
@@ -88,13 +89,14 @@ def hppc_test(model: CellModel, temperature_celsius: float, levels: int = 9) -> 
 def drive_cycle(
     model: CellModel, seconds: float = 5400.0, initial_soc: float = 0.9, seed: int = 0
 ) -> tuple[pl.DataFrame, np.ndarray]:
-    """A minute of rest, then random 5-30 s segments between -3C and +1C (mean about -0.4C), 1 s logging,
-    as the BMS measures it; and the true SOC per sample."""
+    """Ten minutes of rest (long enough for the filter to read the current sensor's offset), then random
+    5-30 s segments between -3C and +1C (mean about -0.4C), 1 s logging, as the BMS measures it; and the
+    true SOC per sample."""
     rng = np.random.default_rng(seed)
     t = np.arange(0.0, seconds, 1.0)
     edges = np.cumsum(rng.uniform(5, 30, int(seconds / 5)))
     i = np.clip(rng.normal(-0.4, 1.0, edges.size), -3, 1)[np.searchsorted(edges, t)] * model.capacity_ah
-    i[t < 60] = 0.0
+    i[t < DRIVE_REST_S] = 0.0
     v, soc = simulate_voltage(model, t, i, initial_soc, DRIVE_TEMPERATURE_CELSIUS)
     measured_v = v + rng.normal(0.0, VOLTAGE_NOISE_V, v.size)
     measured_i = CURRENT_GAIN * i + CURRENT_OFFSET_A
