@@ -171,7 +171,7 @@ class CellModel:
         identified = float(np.median(edge.at(soc)["bv_scale_a"])) < TAFEL_C_RATE * self.capacity_ah
         far_warm = ref + TAFEL_WARM_ABOVE_C
         if temperature > far_warm and self.warm_activation_k is None and identified:
-            # the common law up to a few kelvin above the table, the Tafel slope kept beyond
+            # the common law up to TAFEL_WARM_ABOVE_C above the table, the Tafel slope kept beyond
             p = self._extrapolated(edge, soc, far_warm)
             p["r0_ohm"] = p["r0_ohm"] * arrhenius(temperature, far_warm, self.activation_k)
             bv = arrhenius(temperature, far_warm, self.bv_activation_k)
