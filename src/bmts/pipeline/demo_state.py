@@ -57,11 +57,11 @@ def run_state_demo(
     by_file = _soc_file_by_file(drive, model, folder / "field", lab.drive_initial_soc)
     wrong_start = _wrong_start_first_minutes(drive, model, lab.drive_true_soc, str(lab.drive))
     at_rest = drive.filter(pl.col("test_time_second") < DRIVE_REST_S)
-    rest_filter = SocFilter(model, lab.drive_initial_soc)
-    rest_filter.update(
-        *(at_rest[c].to_numpy() for c in ("test_time_second", "voltage_volt", "current_ampere"))
+    offset_read = (
+        SocFilter(model, lab.drive_initial_soc)
+        .update(*(at_rest[c].to_numpy() for c in ("test_time_second", "voltage_volt", "current_ampere")))
+        .current_offset_a
     )
-    offset_read = float(rest_filter.state()["x"][3])
     rows = []
     frames = {cell_id: battery_frame(store, cell_id) for cell_id in cell_ids}
     for cell_id, nominal in zip(cell_ids, nominal_ah, strict=True):
