@@ -7,7 +7,7 @@ import pytest
 from test_ecm import true_model
 from test_soc import drive, rmse
 
-from bmts.analytics.ecm import simulate_voltage
+from bmts.analytics.ecm import CellModel, EcmTable, simulate_voltage
 from bmts.analytics.soc import _SOC_GRID, SocConfig, SocFilter, _Lookup, estimate_soc
 from bmts.analytics.soc_start import first_minutes_verdict
 
@@ -68,19 +68,63 @@ def test_a_first_chunk_shorter_than_a_minute_is_not_checked(cut: dict[str, np.nd
 
 def test_the_verdict_finds_the_start(cut: dict[str, np.ndarray]) -> None:
     model = true_model()
-    rows = _Lookup(model, None, 0.15).rows
+    rows = _Lookup(model, None, 0.15).rows[None]
     t, v, i = cut["t"], cut["v"], cut["i"]
-    args = (_SOC_GRID, rows, t, v, i, model.capacity_ah * 3600.0, 0.65, 0.1, 0.006)
+    one = np.zeros(t.size, dtype=np.intp)
+    args = (_SOC_GRID, rows, one, t, v, i, model.capacity_ah * 3600.0, 0.65, 0.1, 0.006)
     verdict = first_minutes_verdict(*args, 60.0)
     assert verdict is not None
     assert verdict.best_soc == pytest.approx(0.95, abs=0.01)
     assert verdict.soc == pytest.approx(0.95, abs=0.02)
     assert verdict.model_error_v < 0.01 and verdict.ocv_slope_v > 0
-    short = (_SOC_GRID, rows, t[:500], v[:500], i[:500], model.capacity_ah * 3600.0, 0.65, 0.1, 0.006)
+    short = (_SOC_GRID, rows, one, t[:500], v[:500], i[:500], model.capacity_ah * 3600.0, 0.65, 0.1, 0.006)
     assert first_minutes_verdict(*short, 60.0) is None  # 50 s: too little for a verdict
     gap = t.copy()
     gap[400:] += 120.0  # a logging gap after 40 s: the horizon ends there, too short for a verdict
     assert (
-        first_minutes_verdict(_SOC_GRID, rows, gap, v, i, model.capacity_ah * 3600.0, 0.65, 0.1, 0.006, 60.0)
+        first_minutes_verdict(
+            _SOC_GRID, rows, one, gap, v, i, model.capacity_ah * 3600.0, 0.65, 0.1, 0.006, 60.0
+        )
         is None
     )
+
+
+def warming_cell() -> CellModel:
+    """Tables at -15 and 0 degC; the cold one's resistances three times the warm one's."""
+    warm = true_model().tables[0]
+    cold = {k: a * 3.0 if k in ("r0_ohm", "r1_ohm", "r2_ohm") else a for k, a in warm.params.items()}
+    tables = [EcmTable(-15.0, -15.0, warm.soc, cold), EcmTable(0.0, 0.0, warm.soc, dict(warm.params))]
+    return CellModel(true_model().ocv, true_model().capacity_ah, tables)
+
+
+def test_the_verdict_follows_a_cell_warming_through_its_first_minutes() -> None:
+    # a cold cell self-heats by kelvins in its first minutes; the model taken at the first sample's
+    # temperature throughout would read the falling overpotential as a different start
+    model = warming_cell()
+    t, i = drive(seconds=900.0, dt=1.0, seed=4)
+    k = int(np.argmax(i != 0))
+    t, i = t[k:] - t[k], i[k:]
+    temperature = np.minimum(-15.0 + t / 20.0, 0.0)  # -15 -> 0 degC in the first 5 min
+    soc = 0.9 + np.cumsum(i * np.diff(t, prepend=t[:1])) / (3600.0 * model.capacity_ah)
+    v = np.empty(t.size)  # the reference: the model at each sample's temperature, RC pairs stepped exactly
+    x1 = x2 = 0.0
+    for n in range(t.size):
+        p = model.params(soc[n], float(temperature[n]))
+        dt = t[n] - t[n - 1] if n else 0.0
+        x1 = x1 * np.exp(-dt / p["tau1_s"]) + (1 - np.exp(-dt / p["tau1_s"])) * i[n]
+        x2 = x2 * np.exp(-dt / p["tau2_s"]) + (1 - np.exp(-dt / p["tau2_s"])) * i[n]
+        ocv = model.ocv(soc[n]) + p["ocv_offset_v"]
+        v[n] = ocv + p["r0_ohm"] * i[n] + p["r1_ohm"] * x1 + p["r2_ohm"] * x2
+    f = SocFilter(model, 0.6)
+    keys = np.round(temperature * 2) / 2
+    unique, which = np.unique(keys, return_inverse=True)
+    rows = np.stack([f._lookup(float(u)).rows for u in unique])
+    cap_as = model.capacity_ah * 3600.0
+    tracked = first_minutes_verdict(_SOC_GRID, rows, which, t, v, i, cap_as, 0.6, 0.1, 0.006, 60.0)
+    frozen = first_minutes_verdict(_SOC_GRID, rows, 0 * which, t, v, i, cap_as, 0.6, 0.1, 0.006, 60.0)
+    assert tracked is not None and frozen is not None
+    assert tracked.best_soc == pytest.approx(0.9, abs=0.006) and tracked.model_error_v < 0.01
+    # frozen at -15 degC, the model misses by tens of mV and the start by a grid step or more
+    assert frozen.model_error_v > 0.04 and abs(frozen.best_soc - 0.9) > 0.006
+    est = estimate_soc(t, v, i, model, temperature, initial_soc=0.6)  # the filter passes the trace on
+    assert est.soc[0] == pytest.approx(0.9, abs=0.03)

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from bmts.analytics.ecm import CellModel, butler_volmer
-from bmts.analytics.soc_start import StartVerdict, first_minutes_verdict
+from bmts.analytics.soc_start import HORIZON_S, StartVerdict, first_minutes_verdict
 
 GRID = 201  # SOC grid of the per-temperature look-up tables
 STATE_FORMAT = "bmts.soc-filter-state/1"
@@ -250,8 +250,11 @@ class SocFilter:
                 self._outside = (min(self._outside[0], key), max(self._outside[1], key))
         return found
 
-    def _start(self, t: np.ndarray, v: np.ndarray, i: np.ndarray, at_rest: bool, table: _Lookup) -> None:
+    def _start(
+        self, t: np.ndarray, v: np.ndarray, i: np.ndarray, temps: np.ndarray | None, at_rest: bool
+    ) -> None:
         cfg = self.cfg
+        table = self._lookup(None if temps is None else _first_finite(temps))
         v0, i0 = float(v[0]), float(i[0])
         s_guess = table.soc_of_voltage(v0) if at_rest else None
         verdict = None
@@ -270,7 +273,7 @@ class SocFilter:
             else:
                 s0, std = table.soc_of_voltage(v0 - table.at(0.5)[2] * i0), cfg.unknown_soc_std
             if cfg.start_check_std > 0:
-                verdict = self._check_start(t, v, i, table, s0, std)
+                verdict = self._check_start(t, v, i, temps, s0, std)
             if self.initial_soc is None:
                 read = "the loaded voltage" if verdict is None else "the first minutes' voltage"
                 self._start_note = f"no rest at the start and no initial SOC given: started from {read}"
@@ -285,14 +288,27 @@ class SocFilter:
             self.p[0, 5] = self.p[5, 0] = along_bias * cfg.bias_std_v
 
     def _check_start(
-        self, t: np.ndarray, v: np.ndarray, i: np.ndarray, table: _Lookup, s0: float, std: float
+        self, t: np.ndarray, v: np.ndarray, i: np.ndarray, temps: np.ndarray | None, s0: float, std: float
     ) -> StartVerdict | None:
         """The first minutes' verdict on a start from a guess (or, without one, from the first sample), when
-        it is to replace that start: always without a guess, else when the guess is contradicted."""
+        it is to replace that start: always without a guess, else when the guess is contradicted. The model
+        is taken at each sample's temperature (as the filter's blocks take it)."""
         cfg = self.cfg
+        end = int(np.searchsorted(t, t[0] + HORIZON_S, side="right"))
+        keys: list[float | None] = [None]
+        which = np.zeros(end, dtype=np.intp)
+        first = None if temps is None else _first_finite(temps)
+        if temps is not None and first is not None:
+            # a missing reading holds the last one (the first one before any), as the blocks do
+            seen = np.maximum.accumulate(np.where(np.isfinite(temps[:end]), np.arange(end), 0))
+            held = np.nan_to_num(temps[:end][seen], nan=first)
+            unique, which = np.unique(np.round(held * 2) / 2, return_inverse=True)
+            keys = unique.tolist()
+        rows = np.stack([self._lookup(k).rows for k in keys])
         verdict = first_minutes_verdict(
             _SOC_GRID,
-            table.rows,
+            rows,
+            which,
             t,
             v,
             i,
@@ -323,8 +339,7 @@ class SocFilter:
         rest_a = cfg.rest_current_c_rate * self.model.capacity_ah
         temps = None if temperature is None else np.asarray(temperature, dtype=np.float64)
         if self.x is None:
-            t0 = None if temps is None else _first_finite(temps)
-            self._start(t, v, i, abs(float(i[0])) < rest_a, self._lookup(t0))
+            self._start(t, v, i, temps, abs(float(i[0])) < rest_a)
             self.t_last = float(t[0])
         c = self.capacity_as
         b = _Blocks(t, v, i, self.t_last if self.t_last is not None else float(t[0]), cfg, c)

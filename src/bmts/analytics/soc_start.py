@@ -45,9 +45,28 @@ class StartVerdict:
     ocv_slope_v: float  # the OCV's slope at the best start (V per unit SOC)
 
 
+def _unit_responses(
+    t: np.ndarray, i: np.ndarray, which: np.ndarray, tau1: np.ndarray, tau2: np.ndarray, scale: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The two RC pairs' unit-resistance responses to the Butler-Volmer current, with the time constants
+    and scale of the table each sample is in (`which`; one per temperature, as the cell warms)."""
+    g = butler_volmer(i, scale[which])
+    out = (np.empty(t.size), np.empty(t.size))
+    edges = np.flatnonzero(np.r_[True, which[1:] != which[:-1], True])
+    for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+        k = int(which[lo])
+        for resp, tau in zip(out, (tau1[k], tau2[k]), strict=True):
+            if lo == 0:
+                resp[lo:hi] = rc_response(t[lo:hi], g[lo:hi], float(tau))
+            else:  # continue from the sample before, with this table's time constant
+                resp[lo:hi] = rc_response(t[lo - 1 : hi], g[lo - 1 : hi], float(tau), resp[lo - 1])[1:]
+    return out
+
+
 def first_minutes_verdict(
     soc_grid: np.ndarray,
     rows: np.ndarray,
+    which: np.ndarray,
     t: np.ndarray,
     v: np.ndarray,
     i: np.ndarray,
@@ -59,8 +78,10 @@ def first_minutes_verdict(
 ) -> StartVerdict | None:
     """The initial SOC's likelihood from the samples in the first `HORIZON_S` of (t, v, i), for every start
     on `soc_grid`, and its combination with the guess (`prior_soc` +- `prior_std`). `rows` are the model's
-    parameters on the grid at the log's temperature: OCV (with its offset), slope, R0, R1, tau1, R2, tau2,
-    Butler-Volmer scale. None when the log's first chunk is shorter than `MIN_HORIZON_S`."""
+    parameters on the grid, one table per temperature the log passes through (tables x grid x columns:
+    OCV with its offset, slope, R0, R1, tau1, R2, tau2, Butler-Volmer scale), `which` the table of each
+    sample: a cold cell warms by kelvins in its first minutes, and its overpotential falls with it. None
+    when the log's first chunk is shorter than `MIN_HORIZON_S`."""
     end = int(np.searchsorted(t, t[0] + HORIZON_S, side="right"))
     gaps = np.flatnonzero(np.diff(t[:end]) > MAX_GAP_S)
     if gaps.size:
@@ -68,17 +89,25 @@ def first_minutes_verdict(
     span = float(t[end - 1] - t[0])
     if span < MIN_HORIZON_S or end < 10:
         return None
-    t, v, i = t[:end], v[:end], i[:end]
+    t, v, i, which = t[:end], v[:end], i[:end], which[:end]
     charge = np.cumsum(i * np.diff(t, prepend=t[:1])) / capacity_as
     last = soc_grid.size - 1
+    # time constants and scale do not depend on SOC in a fitted model: one pair of responses for all starts
+    shared = bool(np.all(np.ptp(rows[:, :, [4, 6, 7]], axis=1) == 0.0))
+    if shared:
+        v1, v2 = _unit_responses(t, i, which, rows[:, 0, 4], rows[:, 0, 6], rows[:, 0, 7])
     mse = np.empty(soc_grid.size)
     for k, start in enumerate(soc_grid.tolist()):
         soc = start + charge
         at = np.clip(np.rint(soc * last).astype(np.intp), 0, last)
-        _, _, _, _, tau1, _, tau2, scale = rows[k].tolist()
-        g = butler_volmer(i, scale)
-        over = rows[at, 2] * i + rows[at, 3] * rc_response(t, g, tau1) + rows[at, 5] * rc_response(t, g, tau2)
-        residual = v - np.interp(soc, soc_grid, rows[:, 0]) - over
+        if not shared:
+            v1, v2 = _unit_responses(t, i, which, rows[:, k, 4], rows[:, k, 6], rows[:, k, 7])
+        p = rows[which, at]
+        over = p[:, 2] * i + p[:, 3] * v1 + p[:, 5] * v2
+        below = np.clip(np.floor(soc * last).astype(np.intp), 0, last - 1)  # OCV: linear between points
+        frac = np.clip(soc * last - below, 0.0, 1.0)
+        ocv = (1.0 - frac) * rows[which, below, 0] + frac * rows[which, below + 1, 0]
+        residual = v - ocv - over
         # the part of the residual that follows the modelled overpotential is its scale error, not SOC
         scale_error = float(np.dot(residual, over)) / max(float(np.dot(over, over)), 1e-12)
         mse[k] = float(np.mean((residual - np.clip(scale_error, *SCALE_ERROR_BOUNDS) * over) ** 2))
@@ -91,4 +120,5 @@ def first_minutes_verdict(
     w /= w.sum()
     mean = float(np.dot(w, soc_grid))
     std = max(math.sqrt(float(np.dot(w, (soc_grid - mean) ** 2))), MIN_START_STD)
-    return StartVerdict(float(soc_grid[best]), mean, std, math.sqrt(error_var), float(rows[best, 1]))
+    best_row = rows[int(which[0]), best]
+    return StartVerdict(float(soc_grid[best]), mean, std, math.sqrt(error_var), float(best_row[1]))
