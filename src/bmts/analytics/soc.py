@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from bmts.analytics.ecm import CellModel, butler_volmer
-from bmts.analytics.soc_start import HORIZON_S, StartVerdict, first_minutes_verdict
+from bmts.analytics.soc_persistence import InnovationPersistence
+from bmts.analytics.soc_start import StartVerdict, first_minutes_verdict, horizon_temperatures
 
 GRID = 201  # SOC grid of the per-temperature look-up tables
 STATE_FORMAT = "bmts.soc-filter-state/1"
@@ -76,6 +77,12 @@ class SocConfig:
     #: sensor's offset (nothing flows), trusted to `rest_current_std_a`; 0: off
     rest_offset_after_s: float = 300.0
     rest_current_std_a: float = 0.01
+    #: the block innovations' lag-one correlation inflates the voltage's variance (`soc_persistence`), capped
+    #: at this correlation ((1 + 0.95) / (1 - 0.95): 39 blocks count as one); 0: off
+    persistence_rho_max: float = 0.95
+    #: after a start not at rest it is learnt only this long after the start (a wrong start's innovations
+    #: share a sign too, and the filter takes 10-20 min to converge from one)
+    persistence_after_s: float = 1200.0
 
 
 @dataclass
@@ -202,6 +209,7 @@ class SocFilter:
         self._outside = (np.inf, -np.inf)
         self._start_note: str | None = None  # reported with the first chunk's result
         self.rest_s = 0.0  # how long the cell has been at rest (the offset observed after a while)
+        self.persistence = InnovationPersistence(0.0)  # how long its errors last (set again at the start)
 
     def state(self) -> dict[str, Any]:
         """The filter's state as plain JSON values, so that a telemetry process that restarts resumes
@@ -216,6 +224,7 @@ class SocFilter:
             "t_last": self.t_last,
             "error_scale": self.error_scale,
             "rest_s": self.rest_s,
+            "persistence": self.persistence.to_dict(),
             "outside_c": [None if not np.isfinite(b) else b for b in self._outside],
         }
 
@@ -234,6 +243,9 @@ class SocFilter:
         f.t_last = state["t_last"]
         f.error_scale = float(state["error_scale"])
         f.rest_s = float(state.get("rest_s", 0.0))
+        # a state saved before the persistence existed learns it anew, as after a start not at rest
+        anew = {"learn_from_s": (f.t_last or 0.0) + f.cfg.persistence_after_s}
+        f.persistence = InnovationPersistence.from_dict(state.get("persistence") or anew)
         lo, hi = state["outside_c"]
         f._outside = (np.inf if lo is None else lo, -np.inf if hi is None else hi)
         return f
@@ -294,16 +306,7 @@ class SocFilter:
         it is to replace that start: always without a guess, else when the guess is contradicted. The model
         is taken at each sample's temperature (as the filter's blocks take it)."""
         cfg = self.cfg
-        end = int(np.searchsorted(t, t[0] + HORIZON_S, side="right"))
-        keys: list[float | None] = [None]
-        which = np.zeros(end, dtype=np.intp)
-        first = None if temps is None else _first_finite(temps)
-        if temps is not None and first is not None:
-            # a missing reading holds the last one (the first one before any), as the blocks do
-            seen = np.maximum.accumulate(np.where(np.isfinite(temps[:end]), np.arange(end), 0))
-            held = np.nan_to_num(temps[:end][seen], nan=first)
-            unique, which = np.unique(np.round(held * 2) / 2, return_inverse=True)
-            keys = unique.tolist()
+        keys, which = horizon_temperatures(t, temps)
         rows = np.stack([self._lookup(k).rows for k in keys])
         verdict = first_minutes_verdict(
             _SOC_GRID,
@@ -339,8 +342,10 @@ class SocFilter:
         rest_a = cfg.rest_current_c_rate * self.model.capacity_ah
         temps = None if temperature is None else np.asarray(temperature, dtype=np.float64)
         if self.x is None:
-            self._start(t, v, i, temps, abs(float(i[0])) < rest_a)
+            at_rest = abs(float(i[0])) < rest_a
+            self._start(t, v, i, temps, at_rest)
             self.t_last = float(t[0])
+            self.persistence = InnovationPersistence(t[0] + (0.0 if at_rest else cfg.persistence_after_s))
         c = self.capacity_as
         b = _Blocks(t, v, i, self.t_last if self.t_last is not None else float(t[0]), cfg, c)
         block_temps = None if temps is None else temps[b.lo].tolist()
@@ -404,7 +409,10 @@ class SocFilter:
                 w = b.adapt_weight[k]
                 excess = (y * y - hph - lin_var) / noise
                 self.error_scale = max(1.0, (1.0 - w) * self.error_scale + w * excess)
-            r_meas = noise * self.error_scale * max(1.0, cfg.error_correlation_s / span) + lin_var
+            lasting = self.persistence.inflation(
+                y, float(t[hi - 1]), b.adapt_weight[k], cfg.persistence_rho_max
+            )
+            r_meas = noise * self.error_scale * max(1.0, cfg.error_correlation_s / span, lasting) + lin_var
             gain_k = ph / (hph + r_meas)
             dx = gain_k * y
             p = p - gain_k[:, None] * ph

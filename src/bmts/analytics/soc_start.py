@@ -45,6 +45,20 @@ class StartVerdict:
     ocv_slope_v: float  # the OCV's slope at the best start (V per unit SOC)
 
 
+def horizon_temperatures(t: np.ndarray, temps: np.ndarray | None) -> tuple[list[float | None], np.ndarray]:
+    """(the cell temperatures, to 0.5 K, that the first `HORIZON_S` pass through; each sample's index among
+    them). A missing reading holds the last one (the first one before any), as the filter's blocks do;
+    without any reading, one unknown temperature."""
+    end = int(np.searchsorted(t, t[0] + HORIZON_S, side="right"))
+    known = np.zeros(0, dtype=bool) if temps is None else np.isfinite(temps[:end])
+    if temps is None or not known.any():
+        return [None], np.zeros(end, dtype=np.intp)
+    held = temps[:end][np.maximum.accumulate(np.where(known, np.arange(end), 0))]
+    held = np.nan_to_num(held, nan=float(temps[:end][known][0]))
+    unique, which = np.unique(np.round(held * 2) / 2, return_inverse=True)
+    return unique.tolist(), which
+
+
 def _unit_responses(
     t: np.ndarray, i: np.ndarray, which: np.ndarray, tau1: np.ndarray, tau2: np.ndarray, scale: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,47 @@
+"""How long the SOC filter's voltage errors last, read off its own innovations. Pure.
+
+The filter weighs each block's voltage as if the model's error decorrelated within `error_correlation_s`.
+A model that is wrong the same way for tens of minutes — an overpotential scale off in the cold, an OCV
+shift on a plateau — then pulls SOC along a little at every block, and the pulls add up. The innovations
+show it: consecutive ones have the same sign. Their lag-one correlation rho, tracked with the
+covariance-matching memory, says how many blocks carry one block's worth of information, and the
+measurement variance is inflated by (1 + rho) / (1 - rho), the variance factor of the mean of an AR(1)
+sequence. A wrong state gives same-signed innovations too, so after a start that is not at rest (a guess,
+the first minutes' verdict) the correlation is learnt only once the filter has had the time it needs to
+converge (`learn_after_s`), and from a rest voltage at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass
+class InnovationPersistence:
+    """Running second moments of the block innovations (V^2) and the time learning starts (filter time)."""
+
+    learn_from_s: float
+    lag0: float = 0.0  # E[y_k^2]
+    lag1: float = 0.0  # E[y_k y_(k-1)]
+    last_v: float = 0.0  # the previous block's innovation
+
+    def inflation(self, y_v: float, t_s: float, weight: float, rho_max: float) -> float:
+        """Record a block's innovation (ending at filter time `t_s`, with the memory's `weight`) and return
+        the factor its measurement variance is to be inflated by (>= 1)."""
+        if t_s < self.learn_from_s or rho_max <= 0.0:
+            return 1.0
+        self.lag0 += weight * (y_v * y_v - self.lag0)
+        self.lag1 += weight * (y_v * self.last_v - self.lag1)
+        self.last_v = y_v
+        if self.lag0 <= 0.0:
+            return 1.0
+        rho = min(max(self.lag1 / self.lag0, 0.0), rho_max)
+        return (1.0 + rho) / (1.0 - rho)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> InnovationPersistence:
+        return cls(**{k: float(v) for k, v in d.items()})
