@@ -8,8 +8,9 @@ from test_ecm import true_model
 from test_soc import drive, rmse
 
 from bmts.analytics.ecm import CellModel, EcmTable, simulate_voltage
-from bmts.analytics.soc import _SOC_GRID, SocConfig, SocFilter, _Lookup, estimate_soc
+from bmts.analytics.soc import SocConfig, SocFilter, estimate_soc
 from bmts.analytics.soc_start import first_minutes_verdict
+from bmts.analytics.soc_tables import SOC_GRID, Lookup
 
 OFF = SocConfig(start_check_std=0.0)
 
@@ -68,22 +69,22 @@ def test_a_first_chunk_shorter_than_a_minute_is_not_checked(cut: dict[str, np.nd
 
 def test_the_verdict_finds_the_start(cut: dict[str, np.ndarray]) -> None:
     model = true_model()
-    rows = _Lookup(model, None, 0.15).rows[None]
+    rows = Lookup(model, None, 0.15).rows[None]
     t, v, i = cut["t"], cut["v"], cut["i"]
     one = np.zeros(t.size, dtype=np.intp)
-    args = (_SOC_GRID, rows, one, t, v, i, model.capacity_ah * 3600.0, 0.65, 0.1, 0.006)
+    args = (SOC_GRID, rows, one, t, v, i, model.capacity_ah * 3600.0, 0.65, 0.1, 0.006)
     verdict = first_minutes_verdict(*args, 60.0)
     assert verdict is not None
     assert verdict.best_soc == pytest.approx(0.95, abs=0.01)
     assert verdict.soc == pytest.approx(0.95, abs=0.02)
     assert verdict.model_error_v < 0.01 and verdict.ocv_slope_v > 0
-    short = (_SOC_GRID, rows, one, t[:500], v[:500], i[:500], model.capacity_ah * 3600.0, 0.65, 0.1, 0.006)
+    short = (SOC_GRID, rows, one, t[:500], v[:500], i[:500], model.capacity_ah * 3600.0, 0.65, 0.1, 0.006)
     assert first_minutes_verdict(*short, 60.0) is None  # 50 s: too little for a verdict
     gap = t.copy()
     gap[400:] += 120.0  # a logging gap after 40 s: the horizon ends there, too short for a verdict
     assert (
         first_minutes_verdict(
-            _SOC_GRID, rows, one, gap, v, i, model.capacity_ah * 3600.0, 0.65, 0.1, 0.006, 60.0
+            SOC_GRID, rows, one, gap, v, i, model.capacity_ah * 3600.0, 0.65, 0.1, 0.006, 60.0
         )
         is None
     )
@@ -120,8 +121,8 @@ def test_the_verdict_follows_a_cell_warming_through_its_first_minutes() -> None:
     unique, which = np.unique(keys, return_inverse=True)
     rows = np.stack([f._lookup(float(u)).rows for u in unique])
     cap_as = model.capacity_ah * 3600.0
-    tracked = first_minutes_verdict(_SOC_GRID, rows, which, t, v, i, cap_as, 0.6, 0.1, 0.006, 60.0)
-    frozen = first_minutes_verdict(_SOC_GRID, rows, 0 * which, t, v, i, cap_as, 0.6, 0.1, 0.006, 60.0)
+    tracked = first_minutes_verdict(SOC_GRID, rows, which, t, v, i, cap_as, 0.6, 0.1, 0.006, 60.0)
+    frozen = first_minutes_verdict(SOC_GRID, rows, 0 * which, t, v, i, cap_as, 0.6, 0.1, 0.006, 60.0)
     assert tracked is not None and frozen is not None
     assert tracked.best_soc == pytest.approx(0.9, abs=0.006) and tracked.model_error_v < 0.01
     # frozen at -15 degC, the model misses by tens of mV and the start by a grid step or more

@@ -39,16 +39,9 @@ import numpy as np
 from bmts.analytics.ecm import CellModel, butler_volmer
 from bmts.analytics.soc_persistence import InnovationPersistence
 from bmts.analytics.soc_start import StartVerdict, first_minutes_verdict, horizon_temperatures
+from bmts.analytics.soc_tables import SOC_GRID, TANGENT_VAR, Lookup
 
-GRID = 201  # SOC grid of the per-temperature look-up tables
 STATE_FORMAT = "bmts.soc-filter-state/1"
-_SOC_GRID = np.linspace(0.0, 1.0, GRID)
-_SOC_GRID.flags.writeable = False
-_BOX5 = np.ones(5) / 5
-_BOX5.flags.writeable = False
-#: the SOC variance over which the tabulated tangent is averaged (a 5-point box, 2 grid steps^2, of central
-#: differences, 1/3); a wider SOC distribution is linearised over the distribution instead
-_TANGENT_VAR = (2.0 + 1.0 / 3.0) / (GRID - 1) ** 2
 
 
 @dataclass(frozen=True)
@@ -92,54 +85,6 @@ class SocResult:
     current_offset_a: float
     current_gain_error: float
     warnings: list[str] = field(default_factory=list)
-
-
-class _Lookup:
-    """Model parameters on a SOC grid at one temperature (one per 0.5 degC: built often, kept cheap)."""
-
-    def __init__(self, model: CellModel, temperature: float | None, floor_rel: float) -> None:
-        s = _SOC_GRID
-        p = model.params(s, temperature)
-        measured = model.model_error_rel(temperature)
-        # the model error's share of the overpotential: the characterisation's measured one, never below
-        # the configured floor (one load rate does not show the model better than that elsewhere)
-        self.error_rel = max(floor_rel, measured) if np.isfinite(measured) else floor_rel
-        self.ocv = model.ocv(s) + p["ocv_offset_v"]
-        slope = np.maximum(np.gradient(self.ocv, s), 0.05)
-        # smoothed over 5 grid points, the ends repeated
-        slope = np.convolve(
-            np.concatenate([slope[:1], slope[:1], slope, slope[-1:], slope[-1:]]), _BOX5, "valid"
-        )
-        keys = ("r0_ohm", "r1_ohm", "tau1_s", "r2_ohm", "tau2_s", "bv_scale_a")
-        self.rows = np.column_stack(np.broadcast_arrays(self.ocv, slope, *(p[k] for k in keys)))
-
-    def at(self, soc: float) -> tuple[float, ...]:
-        k = min(max(round(soc * (GRID - 1)), 0), GRID - 1)
-        ocv, slope, *rest = self.rows[k].tolist()
-        return (ocv + slope * (soc - k / (GRID - 1)), slope, *rest)
-
-    def regression(self, soc: float, var: float) -> tuple[float, float, float] | None:
-        """The OCV's regression line on SOC ~ N(soc, var) truncated to the grid (0..1), within 4 sigma:
-        its value at `soc`, its slope and the OCV's residual variance about it (V^2). None: no spread."""
-        at, half = soc * (GRID - 1), 4.0 * math.sqrt(var) * (GRID - 1)  # in grid steps
-        lo, hi = max(math.floor(at - half), 0), min(math.ceil(at + half) + 1, GRID)
-        if hi - lo < 3:
-            return None
-        s, ocv = _SOC_GRID[lo:hi], self.ocv[lo:hi]
-        w = np.exp((s - soc) ** 2 / (-2.0 * var))
-        w /= w.sum()
-        ds, docv = s - float(np.dot(w, s)), ocv - float(np.dot(w, ocv))
-        var_s = float(np.dot(w, ds * ds))
-        if var_s <= 0.0:
-            return None
-        slope = float(np.dot(w, ds * docv)) / var_s
-        residual = max(float(np.dot(w, docv * docv)) - slope * slope * var_s, 0.0)
-        # the line through the mean (E ocv at E soc), evaluated at the state's SOC
-        value = float(np.dot(w, ocv)) + slope * (soc - float(np.dot(w, s)))
-        return value, max(slope, 0.05), residual
-
-    def soc_of_voltage(self, v: float) -> float:
-        return float(np.interp(v, self.ocv, _SOC_GRID))
 
 
 class _Blocks:
@@ -204,7 +149,7 @@ class SocFilter:
         self.p = np.zeros((6, 6))
         self.t_last: float | None = None
         self.error_scale = 1.0  # observed / assumed model-error variance (covariance matching), >= 1
-        self._lookups: dict[float | None, _Lookup] = {}
+        self._lookups: dict[float | None, Lookup] = {}
         self._t_range = model.temperature_range()
         self._outside = (np.inf, -np.inf)
         self._start_note: str | None = None  # reported with the first chunk's result
@@ -250,11 +195,11 @@ class SocFilter:
         f._outside = (np.inf if lo is None else lo, -np.inf if hi is None else hi)
         return f
 
-    def _lookup(self, temperature: float | None) -> _Lookup:
+    def _lookup(self, temperature: float | None) -> Lookup:
         key = None if temperature is None or not np.isfinite(temperature) else round(temperature * 2) / 2
         found = self._lookups.get(key)
         if found is None:
-            found = _Lookup(self.model, key, self.cfg.model_error_rel)
+            found = Lookup(self.model, key, self.cfg.model_error_rel)
             self._lookups[key] = found
             lo, hi = self._t_range
             margin = self.cfg.temperature_margin_c
@@ -309,7 +254,7 @@ class SocFilter:
         keys, which = horizon_temperatures(t, temps)
         rows = np.stack([self._lookup(k).rows for k in keys])
         verdict = first_minutes_verdict(
-            _SOC_GRID,
+            SOC_GRID,
             rows,
             which,
             t,
@@ -345,7 +290,9 @@ class SocFilter:
             at_rest = abs(float(i[0])) < rest_a
             self._start(t, v, i, temps, at_rest)
             self.t_last = float(t[0])
-            self.persistence = InnovationPersistence(t[0] + (0.0 if at_rest else cfg.persistence_after_s))
+            self.persistence = InnovationPersistence(
+                self.t_last + (0.0 if at_rest else cfg.persistence_after_s)
+            )
         c = self.capacity_as
         b = _Blocks(t, v, i, self.t_last if self.t_last is not None else float(t[0]), cfg, c)
         block_temps = None if temps is None else temps[b.lo].tolist()
@@ -375,7 +322,7 @@ class SocFilter:
                     s0, v1_0, v2_0, offset_a, gain, bias = x.tolist()
             ocv0, slope, r0, r1, tau1, r2, tau2, scale = table.at(s0)
             lin_var = 0.0  # the linearisation's error variance (V^2)
-            if p[0, 0] > _TANGENT_VAR:  # SOC spread wider than the tangent's window: linearise over it
+            if p[0, 0] > TANGENT_VAR:  # SOC spread wider than the tangent's window: linearise over it
                 line = table.regression(s0, float(p[0, 0]))
                 if line is not None:
                     ocv0, slope, lin_var = line

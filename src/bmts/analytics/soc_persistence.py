@@ -8,7 +8,7 @@ covariance-matching memory, says how many blocks carry one block's worth of info
 measurement variance is inflated by (1 + rho) / (1 - rho), the variance factor of the mean of an AR(1)
 sequence. A wrong state gives same-signed innovations too, so after a start that is not at rest (a guess,
 the first minutes' verdict) the correlation is learnt only once the filter has had the time it needs to
-converge (`learn_after_s`), and from a rest voltage at once.
+converge (`SocConfig.persistence_after_s`), and from a rest voltage at once.
 """
 
 from __future__ import annotations
@@ -43,5 +43,7 @@ class InnovationPersistence:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> InnovationPersistence:
+    def from_dict(cls, d: object) -> InnovationPersistence:
+        if not isinstance(d, dict):
+            raise ValueError(f"persistence must be an object, not {d!r}")
         return cls(**{k: float(v) for k, v in d.items()})

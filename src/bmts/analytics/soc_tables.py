@@ -1,0 +1,70 @@
+"""The SOC filter's look-up tables: the cell model's parameters on a SOC grid at one temperature. Pure.
+
+The filter reads OCV, its slope and the ECM parameters at every block, and the start check at every sample:
+they are tabulated once per 0.5 K on a 201-point grid and read by index.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from bmts.analytics.ecm import CellModel
+
+GRID = 201  # SOC grid of the per-temperature look-up tables
+SOC_GRID = np.linspace(0.0, 1.0, GRID)
+SOC_GRID.flags.writeable = False
+_BOX5 = np.ones(5) / 5
+_BOX5.flags.writeable = False
+#: the SOC variance over which the tabulated tangent is averaged (a 5-point box, 2 grid steps^2, of central
+#: differences, 1/3); a wider SOC distribution is linearised over the distribution instead
+TANGENT_VAR = (2.0 + 1.0 / 3.0) / (GRID - 1) ** 2
+
+
+class Lookup:
+    """Model parameters on a SOC grid at one temperature (one per 0.5 degC: built often, kept cheap)."""
+
+    def __init__(self, model: CellModel, temperature: float | None, floor_rel: float) -> None:
+        s = SOC_GRID
+        p = model.params(s, temperature)
+        measured = model.model_error_rel(temperature)
+        # the model error's share of the overpotential: the characterisation's measured one, never below
+        # the configured floor (one load rate does not show the model better than that elsewhere)
+        self.error_rel = max(floor_rel, measured) if np.isfinite(measured) else floor_rel
+        self.ocv = model.ocv(s) + p["ocv_offset_v"]
+        slope = np.maximum(np.gradient(self.ocv, s), 0.05)
+        # smoothed over 5 grid points, the ends repeated
+        slope = np.convolve(
+            np.concatenate([slope[:1], slope[:1], slope, slope[-1:], slope[-1:]]), _BOX5, "valid"
+        )
+        keys = ("r0_ohm", "r1_ohm", "tau1_s", "r2_ohm", "tau2_s", "bv_scale_a")
+        self.rows = np.column_stack(np.broadcast_arrays(self.ocv, slope, *(p[k] for k in keys)))
+
+    def at(self, soc: float) -> tuple[float, ...]:
+        k = min(max(round(soc * (GRID - 1)), 0), GRID - 1)
+        ocv, slope, *rest = self.rows[k].tolist()
+        return (ocv + slope * (soc - k / (GRID - 1)), slope, *rest)
+
+    def regression(self, soc: float, var: float) -> tuple[float, float, float] | None:
+        """The OCV's regression line on SOC ~ N(soc, var) truncated to the grid (0..1), within 4 sigma:
+        its value at `soc`, its slope and the OCV's residual variance about it (V^2). None: no spread."""
+        at, half = soc * (GRID - 1), 4.0 * math.sqrt(var) * (GRID - 1)  # in grid steps
+        lo, hi = max(math.floor(at - half), 0), min(math.ceil(at + half) + 1, GRID)
+        if hi - lo < 3:
+            return None
+        s, ocv = SOC_GRID[lo:hi], self.ocv[lo:hi]
+        w = np.exp((s - soc) ** 2 / (-2.0 * var))
+        w /= w.sum()
+        ds, docv = s - float(np.dot(w, s)), ocv - float(np.dot(w, ocv))
+        var_s = float(np.dot(w, ds * ds))
+        if var_s <= 0.0:
+            return None
+        slope = float(np.dot(w, ds * docv)) / var_s
+        residual = max(float(np.dot(w, docv * docv)) - slope * slope * var_s, 0.0)
+        # the line through the mean (E ocv at E soc), evaluated at the state's SOC
+        value = float(np.dot(w, ocv)) + slope * (soc - float(np.dot(w, s)))
+        return value, max(slope, 0.05), residual
+
+    def soc_of_voltage(self, v: float) -> float:
+        return float(np.interp(v, self.ocv, SOC_GRID))
