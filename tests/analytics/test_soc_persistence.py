@@ -64,3 +64,11 @@ def test_a_state_saved_before_the_persistence_existed_resumes_and_learns_it_anew
     del state["persistence"]
     old = SocFilter.resume(model, state)
     assert old.persistence == InnovationPersistence(learn_from_s=float(t[-1]) + 1200.0)
+
+
+def test_a_malformed_persistence_state_is_refused_with_a_value_error() -> None:
+    # (the CLI turns it into a one-line "cannot resume" error)
+    with pytest.raises(ValueError, match="persistence must be an object"):
+        InnovationPersistence.from_dict([1.0])
+    with pytest.raises(ValueError):
+        InnovationPersistence.from_dict({"learn_from_s": "soon"})
