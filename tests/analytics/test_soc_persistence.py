@@ -34,12 +34,13 @@ def test_nothing_is_learnt_before_the_start_is_known() -> None:
     assert InnovationPersistence.from_dict(p.to_dict()) == p
 
 
-def test_the_filter_learns_at_once_from_a_rest_and_late_from_a_guess() -> None:
+def test_the_filter_learns_at_once_from_a_rest_or_a_borne_out_guess_and_late_from_a_wrong_one() -> None:
     # a drive that starts at rest: the rest voltage anchors SOC, so the innovations' persistence is the
-    # model's; cut where driving starts, the first 20 min's innovations may be the wrong start's own
+    # model's; cut where driving starts, a guess the first minutes bear out is as good, while a wrong one's
+    # first 20 min of innovations may be its own
     model = true_model()
     t, i = drive(seconds=3000.0, dt=1.0, seed=2)
-    v, _ = simulate_voltage(true_model(r2_ohm=0.04), t, i, 0.95)
+    v, soc = simulate_voltage(true_model(r2_ohm=0.04), t, i, 0.95)
     rested = SocFilter(model, 0.95)
     rested.update(t, v, i)
     k = int(np.argmax(i != 0))
@@ -47,6 +48,9 @@ def test_the_filter_learns_at_once_from_a_rest_and_late_from_a_guess() -> None:
     cut.update(t[k:] - t[k], v[k:], i[k:])
     assert rested.persistence.learn_from_s == 0.0
     assert cut.persistence.learn_from_s == 1200.0
+    borne_out = SocFilter(model, float(soc[k]))  # the right guess: the first minutes agree with it
+    borne_out.update(t[k:] - t[k], v[k:], i[k:])
+    assert borne_out.persistence.learn_from_s == 0.0
     assert rested.persistence.lag0 > 0.0 and cut.persistence.lag0 > 0.0
     early = SocFilter(model, 0.65)
     early.update(t[k : k + 1100] - t[k], v[k : k + 1100], i[k : k + 1100])  # 1100 s of 1 s samples

@@ -73,8 +73,8 @@ class SocConfig:
     #: the block innovations' lag-one correlation inflates the voltage's variance (`soc_persistence`), capped
     #: at this correlation ((1 + 0.95) / (1 - 0.95): 39 blocks count as one); 0: off
     persistence_rho_max: float = 0.95
-    #: after a start not at rest it is learnt only this long after the start (a wrong start's innovations
-    #: share a sign too, and the filter takes 10-20 min to converge from one)
+    #: after a start neither at rest nor borne out by the first minutes it is learnt only this long after the
+    #: start (a wrong start's innovations share a sign too, and the filter takes 10-20 min to converge)
     persistence_after_s: float = 1200.0
 
 
@@ -153,6 +153,7 @@ class SocFilter:
         self._t_range = model.temperature_range()
         self._outside = (np.inf, -np.inf)
         self._start_note: str | None = None  # reported with the first chunk's result
+        self._start_known = False  # a start from a rest voltage, or a guess the first minutes bear out
         self.rest_s = 0.0  # how long the cell has been at rest (the offset observed after a while)
         self.persistence = InnovationPersistence(0.0)  # how long its errors last (set again at the start)
 
@@ -268,6 +269,8 @@ class SocFilter:
         )
         if verdict is None or self.initial_soc is None:
             return verdict
+        # a guess the first minutes bear out (their best start within their own spread of it) is a known start
+        self._start_known = abs(verdict.best_soc - s0) <= verdict.soc_std
         if abs(verdict.best_soc - s0) <= cfg.start_check_std * std:
             return None
         self._start_note = (
@@ -291,7 +294,7 @@ class SocFilter:
             self._start(t, v, i, temps, at_rest)
             self.t_last = float(t[0])
             self.persistence = InnovationPersistence(
-                self.t_last + (0.0 if at_rest else cfg.persistence_after_s)
+                self.t_last + (0.0 if at_rest or self._start_known else cfg.persistence_after_s)
             )
         c = self.capacity_as
         b = _Blocks(t, v, i, self.t_last if self.t_last is not None else float(t[0]), cfg, c)

@@ -6,9 +6,10 @@ shift on a plateau — then pulls SOC along a little at every block, and the pul
 show it: consecutive ones have the same sign. Their lag-one correlation rho, tracked with the
 covariance-matching memory, says how many blocks carry one block's worth of information, and the
 measurement variance is inflated by (1 + rho) / (1 - rho), the variance factor of the mean of an AR(1)
-sequence. A wrong state gives same-signed innovations too, so after a start that is not at rest (a guess,
-the first minutes' verdict) the correlation is learnt only once the filter has had the time it needs to
-converge (`SocConfig.persistence_after_s`), and from a rest voltage at once.
+sequence. A wrong state gives same-signed innovations too, so after a start that is not known (a guess the
+first minutes do not bear out, their verdict, or no guess) the correlation is learnt only once the filter
+has had the time it needs to converge (`SocConfig.persistence_after_s`); from a rest voltage, or a guess
+whose distance from the first minutes' best start is within the verdict's own spread, at once.
 """
 
 from __future__ import annotations
