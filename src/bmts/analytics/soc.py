@@ -269,9 +269,9 @@ class SocFilter:
         )
         if verdict is None or self.initial_soc is None:
             return verdict
-        # a guess the first minutes bear out (their best start within their own spread of it) is a known start
-        self._start_known = abs(verdict.best_soc - s0) <= verdict.soc_std
-        if abs(verdict.best_soc - s0) <= cfg.start_check_std * std:
+        off = abs(verdict.best_soc - s0)
+        if off <= cfg.start_check_std * std:  # kept; borne out if within the verdict's own spread: known
+            self._start_known = off <= verdict.soc_std
             return None
         self._start_note = (
             f"the given initial SOC {s0:.3g} disagrees with the first minutes' voltage, which says "
