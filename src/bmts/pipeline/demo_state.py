@@ -64,13 +64,15 @@ def run_state_demo(
     )
     rows = []
     frames = {cell_id: battery_frame(store, cell_id) for cell_id in cell_ids}
+    references = {c: _reference_rows(frames[c], c, n) for c, n in zip(cell_ids, nominal_ah, strict=True)}
     for cell_id, nominal in zip(cell_ids, nominal_ah, strict=True):
         frame = frames[cell_id]
         full = state.soh_from_frame(frame, nominal, cell_id).tail(1)
         windows = _charge_windows(frame, folder / "field" / f"{cell_id}.windows.bdf.parquet")
         partial = state.soh_table([windows], nominal).tail(1)
         # the same windows calibrated on the other cells' full cycles (a lab's reference cells)
-        ref_soh, ref_std = _referenced(frames, cell_id, windows, nominal)
+        others = [rows for other, rows in references.items() if other != cell_id]
+        ref_soh, ref_std = _referenced(others, windows, nominal)
         rows.append(
             {
                 "battery_id": cell_id,
@@ -132,16 +134,20 @@ def _wrong_start_first_minutes(
     return _rmse_percent(trace["soc"].to_numpy()[first], true_soc[k:][first])
 
 
-def _referenced(
-    frames: dict[str, pl.DataFrame], cell_id: str, windows: Path, nominal: float
-) -> tuple[float, float]:
-    """The last cycle's SOH (and std) from the cell's windows calibrated on the other cells (NaN: none
-    can be a reference)."""
-    others = [(other, frame) for other, frame in frames.items() if other != cell_id]
+def _reference_rows(frame: pl.DataFrame, cell_id: str, nominal: float) -> pl.DataFrame | None:
+    """The cell's training rows as a reference for the others (None: too few cycles, `--cycles 4`)."""
     try:
-        calibration = state.calibration_from_frames(others, nominal, Window())
-    except DataError:  # no other cell, or too few cycles (`bmts demo --cycles 4`)
+        return state.reference_rows(cell_id, frame, nominal, Window())
+    except DataError:
+        return None
+
+
+def _referenced(others: list[pl.DataFrame | None], windows: Path, nominal: float) -> tuple[float, float]:
+    """The last cycle's SOH (and std) from the cell's windows calibrated on the other cells (NaN: none,
+    or one that cannot be a reference)."""
+    if not others or any(rows is None for rows in others):
         return float("nan"), float("nan")
+    calibration = state.calibration_from_rows([rows for rows in others if rows is not None])
     table = state.soh_from_frame(state.stitched([windows]), nominal, str(windows), None, calibration)
     return round(float(table["soh"][-1]), 3), round(float(table["soh_std"][-1]), 3)
 

@@ -348,23 +348,33 @@ def calibration_from_frames(
     frames: Sequence[tuple[str, pl.DataFrame]], nominal_ah: float, window: Window
 ) -> WindowCapacityModel:
     """`window_calibration` on stitched frames, each named for its errors."""
-    if not frames:
-        raise DataError(Issue("--reference", "no reference cell given"))
-    rows = []
-    for k, (where, frame) in enumerate(frames):
-        arrays = _arrays(frame, where)
-        features = window_features(*arrays, frame["cycle"].to_numpy(), window)
-        found = training_rows(features, _full_cycles(frame, arrays, nominal_ah))
-        if found.height < MIN_CYCLES:
-            raise DataError(
-                Issue(
-                    where,
-                    f"{found.height} cycles with a full discharge and a charge through at least half of "
-                    f"{window.v_low:g}-{window.v_high:g} V; a reference cell needs {MIN_CYCLES}",
-                )
+    return calibration_from_rows(
+        [reference_rows(where, frame, nominal_ah, window) for where, frame in frames]
+    )
+
+
+def reference_rows(where: str, frame: pl.DataFrame, nominal_ah: float, window: Window) -> pl.DataFrame:
+    """One reference cell's training rows for the window model: its windows' features against its full
+    cycles' capacities (computed once per cell, however many cells it then calibrates)."""
+    arrays = _arrays(frame, where)
+    features = window_features(*arrays, frame["cycle"].to_numpy(), window)
+    found = training_rows(features, _full_cycles(frame, arrays, nominal_ah))
+    if found.height < MIN_CYCLES:
+        raise DataError(
+            Issue(
+                where,
+                f"{found.height} cycles with a full discharge and a charge through at least half of "
+                f"{window.v_low:g}-{window.v_high:g} V; a reference cell needs {MIN_CYCLES}",
             )
-        rows.append(found.with_columns(reference=pl.lit(k)))
-    train = pl.concat(rows)
+        )
+    return found
+
+
+def calibration_from_rows(rows: Sequence[pl.DataFrame]) -> WindowCapacityModel:
+    """The window model fitted on reference cells' training rows (`reference_rows`), one group per cell."""
+    if not rows:
+        raise DataError(Issue("--reference", "no reference cell given"))
+    train = pl.concat([r.with_columns(reference=pl.lit(k)) for k, r in enumerate(rows)])
     return WindowCapacityModel().fit(
         feature_matrix(train), train["capacity_ah"].to_numpy(), train["reference"].to_numpy()
     )
