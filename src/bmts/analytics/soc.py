@@ -153,7 +153,6 @@ class SocFilter:
         self._t_range = model.temperature_range()
         self._outside = (np.inf, -np.inf)
         self._start_note: str | None = None  # reported with the first chunk's result
-        self._start_known = False  # a start from a rest voltage, or a guess the first minutes bear out
         self.rest_s = 0.0  # how long the cell has been at rest (the offset observed after a while)
         self.persistence = InnovationPersistence(0.0)  # how long its errors last (set again at the start)
 
@@ -215,7 +214,7 @@ class SocFilter:
         table = self._lookup(None if temps is None else _first_finite(temps))
         v0, i0 = float(v[0]), float(i[0])
         s_guess = table.soc_of_voltage(v0) if at_rest else None
-        verdict = None
+        verdict, known = None, s_guess is not None  # known: from a rest voltage, or a guess borne out
         if s_guess is not None:  # refine: the offset and slope depend on SOC
             slope = table.at(s_guess)[1]
             std_rest = cfg.rest_voltage_std_v / slope
@@ -231,7 +230,7 @@ class SocFilter:
             else:
                 s0, std = table.soc_of_voltage(v0 - table.at(0.5)[2] * i0), cfg.unknown_soc_std
             if cfg.start_check_std > 0:
-                verdict = self._check_start(t, v, i, temps, s0, std)
+                verdict, known = self._check_start(t, v, i, temps, s0, std)
             if self.initial_soc is None:
                 read = "the loaded voltage" if verdict is None else "the first minutes' voltage"
                 self._start_note = f"no rest at the start and no initial SOC given: started from {read}"
@@ -244,13 +243,16 @@ class SocFilter:
             self.x[0] = verdict.soc
             self.p[0, 0] = verdict.soc_std**2 + along_bias**2
             self.p[0, 5] = self.p[5, 0] = along_bias * cfg.bias_std_v
+        # a wrong start's innovations share a sign too: from a start not known, learnt only after a while
+        self.persistence = InnovationPersistence(float(t[0]) + (0.0 if known else cfg.persistence_after_s))
 
     def _check_start(
         self, t: np.ndarray, v: np.ndarray, i: np.ndarray, temps: np.ndarray | None, s0: float, std: float
-    ) -> StartVerdict | None:
+    ) -> tuple[StartVerdict | None, bool]:
         """The first minutes' verdict on a start from a guess (or, without one, from the first sample), when
-        it is to replace that start: always without a guess, else when the guess is contradicted. The model
-        is taken at each sample's temperature (as the filter's blocks take it)."""
+        it is to replace that start: always without a guess, else when the guess is contradicted; and whether
+        they bear the guess out (their best start within their own spread of it). The model is taken at each
+        sample's temperature (as the filter's blocks take it)."""
         cfg = self.cfg
         keys, which = horizon_temperatures(t, temps)
         rows = np.stack([self._lookup(k).rows for k in keys])
@@ -268,16 +270,15 @@ class SocFilter:
             cfg.error_correlation_s,
         )
         if verdict is None or self.initial_soc is None:
-            return verdict
+            return verdict, False
         off = abs(verdict.best_soc - s0)
-        if off <= cfg.start_check_std * std:  # kept; borne out if within the verdict's own spread: known
-            self._start_known = off <= verdict.soc_std
-            return None
+        if off <= cfg.start_check_std * std:  # the guess is kept
+            return None, off <= verdict.soc_std
         self._start_note = (
             f"the given initial SOC {s0:.3g} disagrees with the first minutes' voltage, which says "
             f"{verdict.best_soc:.3g}: started from {verdict.soc:.3g} +- {verdict.soc_std:.2g}"
         )
-        return verdict
+        return verdict, False
 
     def update(
         self, t: np.ndarray, v: np.ndarray, i: np.ndarray, temperature: np.ndarray | None = None
@@ -290,12 +291,8 @@ class SocFilter:
         rest_a = cfg.rest_current_c_rate * self.model.capacity_ah
         temps = None if temperature is None else np.asarray(temperature, dtype=np.float64)
         if self.x is None:
-            at_rest = abs(float(i[0])) < rest_a
-            self._start(t, v, i, temps, at_rest)
+            self._start(t, v, i, temps, abs(float(i[0])) < rest_a)
             self.t_last = float(t[0])
-            self.persistence = InnovationPersistence(
-                self.t_last + (0.0 if at_rest or self._start_known else cfg.persistence_after_s)
-            )
         c = self.capacity_as
         b = _Blocks(t, v, i, self.t_last if self.t_last is not None else float(t[0]), cfg, c)
         block_temps = None if temps is None else temps[b.lo].tolist()

@@ -71,7 +71,7 @@ def run_state_demo(
         windows = _charge_windows(frame, folder / "field" / f"{cell_id}.windows.bdf.parquet")
         partial = state.soh_table([windows], nominal).tail(1)
         # the same windows calibrated on the other cells' full cycles (a lab's reference cells)
-        others = [rows for other, rows in references.items() if other != cell_id]
+        others = [ref for other, ref in references.items() if other != cell_id]
         ref_soh, ref_std = _referenced(others, windows, nominal)
         rows.append(
             {
