@@ -98,6 +98,29 @@ def test_a_long_discharge_file_corrects_the_slow_branch(files: dict[str, Path]) 
     assert again.notes["long_loads"] == model.notes["long_loads"]
 
 
+def test_a_pulse_test_s_own_long_discharges_correct_the_slow_branch(files: dict[str, Path]) -> None:
+    """No long-load file: the C/2 discharges between the pulse sets (and the rests after them) are the
+    long loads; here they come from a cell with half the pulses' slow branch, as a cold cell's do."""
+    tp, ip = hppc_profile(levels=5)
+    v_pulses, _ = simulate_voltage(true_model(offset=0.0), tp, ip, 1.0)
+    v_loads, _ = simulate_voltage(true_model(offset=0.0, r2_ohm=0.01), tp, ip, 1.0)
+    c2 = np.isclose(ip, -1.0)  # the C/2 discharges of the 2 Ah cell, and the 30 min rest after each
+    long = np.convolve(c2, np.ones(1801), "full")[: ip.size] > 0
+    pulse = _bdf(files["dir"] / "pulse_own.bdf.csv", tp, np.where(long, v_loads, v_pulses), ip)
+    model = state.fit_cell_model(files["ocv"], [pulse])
+    (note,) = model.notes["long_loads"]  # type: ignore[misc]
+    assert {k: note[k] for k in ("source", "table", "loads")} == {
+        "source": pulse.name,
+        "table": pulse.name,
+        "loads": 5,
+    }
+    table = model.tables[0]
+    assert np.median(table.params["r2_ohm"][table.soc >= 0.3]) == pytest.approx(0.01, abs=0.003)
+    plain = state.fit_cell_model(files["ocv"], [files["pulse"]])  # the same cell throughout: R2 stays
+    r2 = plain.tables[0].params["r2_ohm"]
+    assert np.median(r2[plain.tables[0].soc >= 0.3]) == pytest.approx(0.02, abs=0.003)
+
+
 def test_bad_inputs_are_data_errors(files: dict[str, Path], tmp_path: Path) -> None:
     model = state.fit_cell_model(files["ocv"], [files["pulse"]])
     with pytest.raises(DataError, match=r"within 0\.\.1"):

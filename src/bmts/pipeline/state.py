@@ -79,7 +79,8 @@ def _counter(frame: pl.DataFrame) -> np.ndarray | None:
 def fit_cell_model(ocv_path: str | Path, pulse_paths: Sequence[str | Path]) -> CellModel:
     """OCV from a low-rate test (SOC = 1 at its start, or at the zero of the cycler's Ah counter) and one
     ECM table per pulse test (pulse tests start full). Files without pulses whose long discharges end in
-    rests correct the slow RC branch of the table nearest in temperature; others are noted and skipped.
+    rests correct the slow RC branch of the table nearest in temperature (a table without such a file: its
+    own pulse test's long discharges between pulse sets, if any); others are noted and skipped.
     The long loads that heated the cell above the warmest table (the pulse test's own discharges between
     pulse sets, and such files) fit the warm-side activation."""
     frame = read_timeseries(ocv_path)
@@ -111,21 +112,26 @@ def fit_cell_model(ocv_path: str | Path, pulse_paths: Sequence[str | Path]) -> C
         own.append(long_loads(pt, pv, pi, soc, ocv.capacity_ah, min_load_s(table), _temperature(pf)))
     if pulse_paths and not tables:
         raise DataError(Issue(str(pulse_paths[0]), "no pulses found in any --pulse file"))
-    matched: list[tuple[str, int, int, LongLoads]] = []
-    for name, cell, pt, pv, pi, soc, temp in loads:  # long discharges: correct the slow branch of that table
+    matched: list[tuple[str, int, LongLoads]] = []  # long discharges: each corrects the nearest table
+    for name, cell, pt, pv, pi, soc, temp in loads:
         k = int(np.argmin([abs(tab.cell_temperature_celsius - cell) for tab in tables]))
         if abs(tables[k].cell_temperature_celsius - cell) > 5.0:
             skipped.append(name)
             continue
-        found = long_loads(pt, pv, pi, soc, ocv.capacity_ah, min_load_s(tables[k]), temp)
-        tables[k], n = correct_slow_branch(tables[k], found, ocv.capacity_ah)
-        matched.append((name, k, n, found))
-    model = CellModel(ocv, ocv.capacity_ah, tables, fit_activation(tables), fit_bv_activation(tables))
+        matched.append((name, k, long_loads(pt, pv, pi, soc, ocv.capacity_ah, min_load_s(tables[k]), temp)))
     warmest = int(np.argmax([tab.cell_temperature_celsius for tab in tables]))
-    candidates = [own[warmest]] + [f for _, k, _, f in matched if k == warmest]
+    candidates = [own[warmest]] + [f for _, k, f in matched if k == warmest]
+    for k, found in enumerate(own):  # no such file for a table: the pulse test's own discharges between sets
+        if found.soc.size and all(m[1] != k for m in matched):
+            matched.append((tables[k].source, k, found))
+    corrected = []
+    for name, k, found in matched:
+        tables[k], n = correct_slow_branch(tables[k], found, ocv.capacity_ah)
+        corrected.append((name, k, n, found))
+    model = CellModel(ocv, ocv.capacity_ah, tables, fit_activation(tables), fit_bv_activation(tables))
     model.warm_activation_k, n_warm = fit_warm_activation(model, candidates)
     used: list[dict[str, object]] = []
-    for name, k, n, found in matched:  # the model error with the loads at their own temperatures
+    for name, k, n, found in corrected:  # the model error with the loads at their own temperatures
         error = relative_mismatch(model, found, tables[k].cell_temperature_celsius)
         tables[k] = replace(tables[k], model_error_rel=error)
         if n or np.isfinite(error):  # loads: the R2 correction's count (0: not corrected, b below 1C)
