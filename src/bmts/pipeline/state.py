@@ -121,8 +121,9 @@ def fit_cell_model(ocv_path: str | Path, pulse_paths: Sequence[str | Path]) -> C
         matched.append((name, k, long_loads(pt, pv, pi, soc, ocv.capacity_ah, min_load_s(tables[k]), temp)))
     warmest = int(np.argmax([tab.cell_temperature_celsius for tab in tables]))
     candidates = [own[warmest]] + [f for _, k, f in matched if k == warmest]
+    with_file = {k for _, k, _ in matched}
     for k, found in enumerate(own):  # no such file for a table: the pulse test's own discharges between sets
-        if found.soc.size and all(m[1] != k for m in matched):
+        if found.soc.size and k not in with_file:
             matched.append((tables[k].source, k, found))
     corrected = []
     for name, k, found in matched:
