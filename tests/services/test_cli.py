@@ -140,3 +140,22 @@ def test_battery_qr_errors_are_one_line(demo_home: Path, tmp_path: Path) -> None
         assert result.returncode == 1 and len(lines) == 1 and named in lines[0], (args, result.stderr)
     assert not (tmp_path / "x.gif").exists()
     assert json.loads(bmts("battery", "show", "bare", "--json", home=demo_home).stdout)["passport_qr"] is None
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("soc", "drive.csv", "-o", "soc.csv"), "'--cell-model'"),
+        (("soh", "--nominal-capacity-ah", "abc", "a.csv", "-o", "soh.csv"), "'--nominal-capacity-ah'"),
+        (("cell-model", "fit", "-o", "m.json"), "'--ocv'"),
+        (("soc", "--bogus"), "--bogus"),
+    ],
+)
+def test_usage_errors_are_one_line_naming_the_option(
+    tmp_path: Path, args: tuple[str, ...], named: str
+) -> None:
+    result = bmts(*args, home=tmp_path / "home")
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2
+    assert len(lines) == 1 and lines[0].startswith("error: ") and named in lines[0], result.stderr
+    assert "--help" in lines[0] and "Parameter" not in lines[0]

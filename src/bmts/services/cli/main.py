@@ -194,10 +194,31 @@ def demo_command(
     write_table(report.health, None, False, out, DEMO_VIEW)
 
 
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Click's usage errors: those of the copy of click newer typer releases carry, and click's own."""
+    import importlib
+
+    found = []
+    for module in ("typer._click.exceptions", "click"):
+        try:
+            found.append(importlib.import_module(module).ClickException)
+        except ImportError:
+            continue
+    return tuple(found)
+
+
+def _usage_line(e: Exception) -> str:
+    """'error: Missing option '--cell-model'. (see 'bmts soc --help')': the option as the user types it."""
+    message = e.format_message() if hasattr(e, "format_message") else str(e)
+    ctx = getattr(e, "ctx", None)
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    return f"error: {message}{hint}"
+
+
 def run() -> None:
     """Console entry point: one-line errors, never a traceback."""
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="bmts")
         sys.exit(code if isinstance(code, int) else 0)
     except DataError as e:
         err.print(f"error: {e.issue}", markup=False, highlight=False, soft_wrap=True)
@@ -208,11 +229,9 @@ def run() -> None:
         err.print("aborted", markup=False)
         sys.exit(130)
     except Exception as e:  # click usage errors and anything unexpected
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
+        if isinstance(e, _usage_errors()):
+            err.print(_usage_line(e), markup=False, highlight=False, soft_wrap=True)
+            sys.exit(getattr(e, "exit_code", 2))
         if os.environ.get("BMTS_DEBUG"):
             raise
         err.print(
