@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from test_ecm import CAP, true_model
+from test_ecm import CAP, TRUE, true_model
 
 from bmts.analytics.ecm import CellModel, simulate_voltage
 from bmts.analytics.ocv import OcvCurve
@@ -229,3 +229,27 @@ def test_a_long_rest_reads_the_current_sensor_offset() -> None:
     # first, where a model error would otherwise be read as offset (the Panasonic cells at 0 degC)
     assert rmse(seen, soc) < 0.005 and rmse(unseen, soc) < 0.005
     assert f.state()["rest_s"] == 0.0  # driving ended the rest
+
+
+def test_the_model_is_trusted_less_between_pulse_sets_whose_resistances_differ() -> None:
+    # the cell's slow branch rises only in its last 5 points, but its pulse test saw it only at full: the
+    # table interpolates the rise over half the SOC range, and the filter should not follow it there
+    from test_soc_tables import stepped_model
+
+    r2 = TRUE["r2_ohm"]
+    cell = stepped_model([0.0, 0.5, 0.95, 1.0], [r2, r2, r2, 4 * r2])
+    sparse = stepped_model([0.0, 0.5, 1.0], [r2, r2, 4 * r2])
+    t, i = drive(seed=2)
+    v, soc = simulate_voltage(cell, t, i, 1.0)
+    v = v + np.random.default_rng(7).normal(0, 0.002, v.size)
+    ib = 1.01 * i + 0.03
+    error = {
+        spread: rmse(
+            estimate_soc(
+                t, v, ib, sparse, initial_soc=1.0, config=SocConfig(interpolation_spread=spread)
+            ).soc,
+            soc,
+        )
+        for spread in (False, True)
+    }
+    assert error[True] < 0.85 * error[False]

@@ -76,6 +76,8 @@ class SocConfig:
     #: after a start neither at rest nor borne out by the first minutes it is learnt only this long after the
     #: start (a wrong start's innovations share a sign too, and the filter takes 10-20 min to converge)
     persistence_after_s: float = 1200.0
+    #: the resistances' uncertainty between pulse sets enters the voltage's variance (`soc_tables`)
+    interpolation_spread: bool = True
 
 
 @dataclass
@@ -350,6 +352,11 @@ class SocFilter:
             )
             span = b.span_s[k]
             noise = cfg.model_error_v**2 + (table.error_rel * float(np.abs(over).sum()) * inv_m) ** 2
+            if cfg.interpolation_spread:  # the resistances are not known between two pulse sets
+                rel0, rel1, rel2 = table.spread_at(s0)
+                v_abs = np.abs(v_rc).sum(axis=1).tolist()
+                spread = rel0 * abs(r0) * float(np.abs(icor).sum()) + rel1 * v_abs[0] + rel2 * v_abs[1]
+                noise += (spread * inv_m) ** 2
             ph = np.dot(p, h)
             hph = float(np.dot(h, ph))
             if cfg.adapt_s > 0:  # covariance matching: innovations larger than P and R explain

@@ -40,6 +40,12 @@ class Lookup:
         )
         keys = ("r0_ohm", "r1_ohm", "tau1_s", "r2_ohm", "tau2_s", "bv_scale_a")
         self.rows = np.column_stack(np.broadcast_arrays(self.ocv, slope, *(p[k] for k in keys)))
+        self.spread = interpolation_spread(model, temperature, p)
+
+    def spread_at(self, soc: float) -> tuple[float, ...]:
+        """Relative std of R0, R1, R2 from interpolating between pulse sets, at `soc`."""
+        k = min(max(round(soc * (GRID - 1)), 0), GRID - 1)
+        return tuple(self.spread[k].tolist())
 
     def at(self, soc: float) -> tuple[float, ...]:
         k = min(max(round(soc * (GRID - 1)), 0), GRID - 1)
@@ -68,3 +74,29 @@ class Lookup:
 
     def soc_of_voltage(self, v: float) -> float:
         return float(np.interp(v, self.ocv, SOC_GRID))
+
+
+def interpolation_spread(
+    model: CellModel, temperature: float | None, on_grid: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Per grid point, the relative std of R0, R1 and R2 from not knowing them between two pulse sets.
+
+    Between two sets a resistance is taken as a random walk in SOC tied to both sets' values (a Brownian
+    bridge) whose rate is the interval's own increment: std = |R_b - R_a| sqrt(w (1 - w)) at w = (s - a) /
+    (b - a), half the step in the middle, zero at the sets and outside them. A pulse test whose resistances
+    change sharply from one set to the next (near full or empty, in the cold) is trusted less between them.
+    `on_grid`: the model's parameters on SOC_GRID at `temperature`."""
+    points = np.unique(np.concatenate([t.soc for t in model.tables]))
+    out = np.zeros((GRID, 3))
+    if points.size < 2:
+        return out
+    at_points = model.params(points, temperature)
+    k = np.clip(np.searchsorted(points, SOC_GRID) - 1, 0, points.size - 2)
+    w = np.clip((SOC_GRID - points[k]) / (points[k + 1] - points[k]), 0.0, 1.0)
+    bridge = np.sqrt(w * (1.0 - w))
+    for j, key in enumerate(("r0_ohm", "r1_ohm", "r2_ohm")):
+        r = np.asarray(at_points[key], dtype=np.float64)
+        here = np.broadcast_to(on_grid[key], SOC_GRID.shape)
+        std = np.abs(r[k + 1] - r[k]) * bridge
+        out[:, j] = np.divide(std, here, out=np.zeros(GRID), where=here > 0)
+    return out
