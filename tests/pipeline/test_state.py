@@ -75,6 +75,18 @@ def test_fit_save_load_and_soc(files: dict[str, Path]) -> None:
     assert same.equals(frame)
 
 
+def test_a_pulse_file_with_few_sets_is_reported(files: dict[str, Path], tmp_path: Path) -> None:
+    # two pulse sets (a short test, or a file that is not a pulse test): the table holds and interpolates them
+    def pulse_file(levels: int) -> Path:
+        tp, ip = hppc_profile(levels=levels)
+        vp, _ = simulate_voltage(true_model(offset=0.0), tp, ip, 1.0)
+        return _bdf(tmp_path / f"{levels}-sets.bdf.csv", tp, vp, ip)
+
+    assert state.fit_cell_model(files["ocv"], [pulse_file(7)]).notes["sparse_pulse_tests"] == []
+    sparse = state.fit_cell_model(files["ocv"], [pulse_file(2)]).notes["sparse_pulse_tests"]
+    assert [s["source"] for s in sparse] == ["2-sets.bdf.csv"] and len(sparse[0]["soc"]) == 2
+
+
 def test_a_long_discharge_file_corrects_the_slow_branch(files: dict[str, Path]) -> None:
     from test_long_load import long_load_profile
 
@@ -146,6 +158,7 @@ def test_commands_end_to_end(files: dict[str, Path], tmp_path: Path) -> None:
         ["cell-model", "fit", "--ocv", str(files["ocv"]), "--pulse", str(files["pulse"]), "-o", str(model)],
     )
     assert fit.exit_code == 0, fit.output
+    assert "pulse sets at SOC 0.517, 0.637, 0.758, 0.879, 1 only" in fit.output  # the top half only
     out = tmp_path / "soc.csv"
     soc = runner.invoke(
         app, ["soc", str(files["drive"]), "--cell-model", str(model), "--initial-soc", "1.0", "-o", str(out)]

@@ -76,6 +76,11 @@ def _counter(frame: pl.DataFrame) -> np.ndarray | None:
     return None
 
 
+#: a pulse test with fewer sets, or sets spanning less SOC, is reported: the model holds the end sets' values
+#: beyond them and interpolates between them (an HPPC test has a set every 5-10 % SOC)
+MIN_PULSE_SETS, MIN_PULSE_SOC_SPAN = 4, 0.5
+
+
 def fit_cell_model(ocv_path: str | Path, pulse_paths: Sequence[str | Path]) -> CellModel:
     """OCV from a low-rate test (SOC = 1 at its start, or at the zero of the cycler's Ah counter) and one
     ECM table per pulse test (pulse tests start full). Files without pulses whose long discharges end in
@@ -150,6 +155,11 @@ def fit_cell_model(ocv_path: str | Path, pulse_paths: Sequence[str | Path]) -> C
         "skipped": skipped,
         "long_loads": used,
         "warm_activation_loads": n_warm,
+        "sparse_pulse_tests": [
+            {"source": t.source, "soc": [round(float(x), 3) for x in t.soc]}
+            for t in tables
+            if t.soc.size < MIN_PULSE_SETS or float(np.ptp(t.soc)) < MIN_PULSE_SOC_SPAN
+        ],
     }
     return model
 

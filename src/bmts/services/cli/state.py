@@ -51,6 +51,17 @@ def fit_command(
     skipped = model.notes.get("skipped", [])
     for name in skipped if isinstance(skipped, list) else []:
         err.print(f"note: {name}: no pulses, not used for the ECM", markup=False)
+    sparse = model.notes.get("sparse_pulse_tests", [])
+    for found in sparse if isinstance(sparse, list) else []:
+        socs = ", ".join(f"{x:g}" for x in found["soc"])
+        err.print(
+            f"warning: {found['source']}: pulse sets at SOC {socs} only; the model keeps the end sets' values"
+            " beyond them and interpolates between them (is it a pulse test? an HPPC test has a set every"
+            " 5-10 % SOC)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @cell_model_app.command("export")
