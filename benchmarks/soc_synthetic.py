@@ -16,8 +16,11 @@ within two reported soc_std, coulomb counting with the BMS sensors, and the fitt
 voltage error on the drive (measured - model, mV).
 Simulations are cached under the temp dir keyed by their inputs (a rerun takes ~1 min; first run ~10 min).
 `--warm`: each cell's 0 degC model on its 10 / 25 degC drives, its -20 degC model on its -10 / 0 degC drives.
+`--pulse-test panasonic`: the pulse test shaped as the Panasonic `5 pulse` files the acceptance check fits —
+discharge pulses only, 20 min rests, sets 5 % apart near full and empty, the SOC steps between sets not in
+the file (the amp-hour counter carries across) — beside the same dis5-like file.
 Usage: python benchmarks/soc_synthetic.py [--cells OKane2022 Mohtat2020 Prada2013 Ecker2015]
-    [--temps 25 10 0 -10 -20] [--quick] [--warm]
+    [--temps 25 10 0 -10 -20] [--quick] [--warm] [--pulse-test standard|panasonic]
 """
 
 from __future__ import annotations
@@ -196,6 +199,37 @@ def hppc(cell: str, ambient_c: float) -> dict[str, np.ndarray]:
     )
 
 
+#: the set SOCs of the Panasonic-shaped pulse test (its `5 pulse` files: 5 % apart near full and empty)
+PANASONIC_SET_SOCS = (1.0, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.25, 0.2, 0.15)
+
+
+def hppc_panasonic(cell: str, ambient_c: float) -> dict[str, np.ndarray]:
+    """Shaped as the Panasonic `5 pulse` files: 10 s discharge pulses at each C-rate with 20 min rests per
+    set; between sets a 1C step and an hour's rest, of which the file keeps only the last 10 min (the steps
+    are not logged there; the amp-hour counter, `ah`, carries across)."""
+    lo = _cutoff(cell)
+    steps, prev = ["Rest for 30 minutes"], 1.0
+    for k, soc in enumerate(PANASONIC_SET_SOCS):
+        if k:
+            steps += [
+                f"Discharge at 1C for {(prev - soc) * 60:.2f} minutes or until {lo} V",
+                "Rest for 60 minutes",
+            ]
+        prev = soc
+        for c in PULSE_C:
+            steps += [f"Discharge at {c}C for 10 seconds or until {lo} V", "Rest for 20 minutes"]
+    full = _cached(
+        {"kind": "hppc_panasonic", "cell": cell, "ambient": ambient_c, "pulses": PULSE_C},
+        lambda: _run_experiment(cell, ambient_c, steps, 1.0),
+    )
+    t, loaded = full["t"], np.flatnonzero(np.abs(full["i"]) > 0)
+    keep = np.ones(t.size, dtype=bool)
+    for run in np.split(loaded, np.flatnonzero(np.diff(loaded) > 1) + 1):
+        if run.size and t[run[-1]] - t[run[0]] > 60.0:  # a SOC step, not a pulse: cut with 50 min after it
+            keep[(t >= t[run[0]] - 1.0) & (t <= t[run[-1]] + 3000.0)] = False
+    return {k: v[keep] for k, v in full.items()}
+
+
 def long_loads(cell: str, ambient_c: float) -> dict[str, np.ndarray]:
     """dis5-like: from full, C/3 discharges of 10 % SOC (18 min), each followed by a 20 min rest."""
     lo = _cutoff(cell)
@@ -251,25 +285,32 @@ def drive(cell: str, ambient_c: float, seed: int) -> dict[str, np.ndarray]:
     return _cached({"kind": "drive", "cell": cell, "ambient": ambient_c, "seed": seed}, build)
 
 
-def write_bdf(arrays: dict[str, np.ndarray], path: Path) -> Path:
-    pl.DataFrame(
-        {
-            "Test Time / s": arrays["t"],
-            "Voltage / V": arrays["v"],
-            "Current / A": arrays["i"],
-            "Ambient Temperature / degC": arrays["ambient"],
-            "Surface Temperature T1 / degC": arrays["temp"],
-        }
-    ).write_csv(path)
+def write_bdf(arrays: dict[str, np.ndarray], path: Path, counter: bool = False) -> Path:
+    """A BDF CSV file; with `counter`, the amp-hour counter too (for a log with its gaps, as the cyclers')."""
+    columns = {
+        "Test Time / s": arrays["t"],
+        "Voltage / V": arrays["v"],
+        "Current / A": arrays["i"],
+        "Ambient Temperature / degC": arrays["ambient"],
+        "Surface Temperature T1 / degC": arrays["temp"],
+    }
+    if counter:
+        columns["Net Capacity / Ah"] = arrays["ah"]
+    pl.DataFrame(columns).write_csv(path)
     return path
 
 
-def fit(cell: str, ambient_c: float, folder: Path) -> tuple[CellModel, float]:
+#: the pulse tests: the HPPC-like default, or shaped as the Panasonic files (`hppc_panasonic`)
+PULSE_TESTS = {"standard": hppc, "panasonic": hppc_panasonic}
+
+
+def fit(cell: str, ambient_c: float, folder: Path, pulse_test: str = "standard") -> tuple[CellModel, float]:
     """The cell model from the simulated characterisation (as BDF CSV files), and C_ref (C/20 Ah)."""
     ocv = c20(cell)
     tag = f"{cell}_{ambient_c:g}C"
+    pulses = PULSE_TESTS[pulse_test](cell, ambient_c)
     files = [
-        write_bdf(hppc(cell, ambient_c), folder / f"{tag}_HPPC.bdf.csv"),
+        write_bdf(pulses, folder / f"{tag}_HPPC.bdf.csv", counter=pulse_test != "standard"),
         write_bdf(long_loads(cell, ambient_c), folder / f"{tag}_dis5.bdf.csv"),
     ]
     model = state.fit_cell_model(write_bdf(ocv, folder / f"{cell}_C20.bdf.csv"), files)
@@ -307,14 +348,18 @@ def score(
 
 
 def run(
-    cells: Sequence[str], temps: Sequence[float], config: SocConfig | None = None, seed: int = 1
+    cells: Sequence[str],
+    temps: Sequence[float],
+    config: SocConfig | None = None,
+    seed: int = 1,
+    pulse_test: str = "standard",
 ) -> list[tuple[str, float, str, dict[str, float]]]:
     out = []
     with tempfile.TemporaryDirectory(prefix="bmts-soc-synth-") as work:
         for cell in cells:
             for amb in temps:
                 try:
-                    model, c_ref = fit(cell, amb, Path(work))
+                    model, c_ref = fit(cell, amb, Path(work), pulse_test)
                 except Exception as e:  # a temperature the simulation or the fit cannot do is reported
                     print(f"{cell} {amb:g} degC: characterisation failed: {e}", flush=True)
                     continue
@@ -410,13 +455,16 @@ def main() -> None:
     ap.add_argument("--temps", nargs="+", type=float, default=list(TEMPS_C))
     ap.add_argument("--quick", action="store_true", help="Mohtat2020 at 25 and -20 degC only")
     ap.add_argument("--warm", action="store_true", help="one-table cold models on warmer drives (WARM_PLAN)")
+    ap.add_argument(
+        "--pulse-test", choices=list(PULSE_TESTS), default="standard", help="the pulse test's shape"
+    )
     a = ap.parse_args()
     if a.quick:
         a.cells, a.temps = ["Mohtat2020"], [25.0, -20.0]
     print(machine_line())
     print("\n### SOC on simulated cells (PyBaMM SPMe + lumped thermal; RMSE % SOC)\n")
     started = time.perf_counter()
-    report(run_warm(a.cells) if a.warm else run(a.cells, a.temps))
+    report(run_warm(a.cells) if a.warm else run(a.cells, a.temps, pulse_test=a.pulse_test))
     print(f"\n{time.perf_counter() - started:.0f} s")
 
 
