@@ -224,9 +224,9 @@ def hppc_panasonic(cell: str, ambient_c: float) -> dict[str, np.ndarray]:
     )
     t, loaded = full["t"], np.flatnonzero(np.abs(full["i"]) > 0)
     keep = np.ones(t.size, dtype=bool)
-    for run in np.split(loaded, np.flatnonzero(np.diff(loaded) > 1) + 1):
-        if run.size and t[run[-1]] - t[run[0]] > 60.0:  # a SOC step, not a pulse: cut with 50 min after it
-            keep[(t >= t[run[0]] - 1.0) & (t <= t[run[-1]] + 3000.0)] = False
+    for load in np.split(loaded, np.flatnonzero(np.diff(loaded) > 1) + 1):
+        if load.size and t[load[-1]] - t[load[0]] > 60.0:  # a SOC step, not a pulse: cut with 50 min after it
+            keep[(t >= t[load[0]] - 1.0) & (t <= t[load[-1]] + 3000.0)] = False
     return {k: v[keep] for k, v in full.items()}
 
 

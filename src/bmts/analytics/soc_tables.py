@@ -22,6 +22,11 @@ _BOX5.flags.writeable = False
 TANGENT_VAR = (2.0 + 1.0 / 3.0) / (GRID - 1) ** 2
 
 
+def _grid_index(soc: float) -> int:
+    """The nearest SOC_GRID point, clamped to the grid."""
+    return min(max(round(soc * (GRID - 1)), 0), GRID - 1)
+
+
 class Lookup:
     """Model parameters on a SOC grid at one temperature (one per 0.5 degC: built often, kept cheap)."""
 
@@ -44,11 +49,10 @@ class Lookup:
 
     def spread_at(self, soc: float) -> tuple[float, ...]:
         """Relative std of R0, R1, R2 from interpolating between pulse sets, at `soc`."""
-        k = min(max(round(soc * (GRID - 1)), 0), GRID - 1)
-        return tuple(self.spread[k].tolist())
+        return tuple(self.spread[_grid_index(soc)].tolist())
 
     def at(self, soc: float) -> tuple[float, ...]:
-        k = min(max(round(soc * (GRID - 1)), 0), GRID - 1)
+        k = _grid_index(soc)
         ocv, slope, *rest = self.rows[k].tolist()
         return (ocv + slope * (soc - k / (GRID - 1)), slope, *rest)
 
