@@ -253,3 +253,21 @@ def test_the_model_is_trusted_less_between_pulse_sets_whose_resistances_differ()
         for spread in (False, True)
     }
     assert error[True] < 0.85 * error[False]
+
+
+def test_a_guess_the_first_minutes_bear_out_starts_with_their_spread() -> None:
+    # the cell's resistances are 1.6x the model's (a cell colder than its table) and the log starts with
+    # driving, at a SOC the user gives correctly: the first minutes bear the guess out, so the filter starts
+    # there with their spread (not the +-10 points of a bare guess) and the model's error pulls it off less
+    model = true_model()
+    cell = true_model(**{k: 1.6 * TRUE[k] for k in ("r0_ohm", "r1_ohm", "r2_ohm")})
+    errors: dict[str, list[float]] = {"checked": [], "as given": []}
+    for seed in (1, 2, 3):
+        t, i = drive(seconds=2400.0, seed=seed)
+        v, soc = simulate_voltage(cell, t, i, 0.95)
+        start = int(np.argmax(i != 0))
+        t, v, i, soc = t[start:] - t[start], v[start:], i[start:], soc[start:]
+        for name, cfg in (("checked", SocConfig()), ("as given", SocConfig(start_check_std=0.0))):
+            est = estimate_soc(t, v, i, model, initial_soc=float(soc[0]), config=cfg)
+            errors[name].append(rmse(est.soc, soc))
+    assert np.mean(errors["checked"]) < 0.9 * np.mean(errors["as given"])

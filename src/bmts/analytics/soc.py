@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -252,9 +252,12 @@ class SocFilter:
         self, t: np.ndarray, v: np.ndarray, i: np.ndarray, temps: np.ndarray | None, s0: float, std: float
     ) -> tuple[StartVerdict | None, bool]:
         """The first minutes' verdict on a start from a guess (or, without one, from the first sample), when
-        it is to replace that start: always without a guess, else when the guess is contradicted; and whether
-        they bear the guess out (their best start within their own spread of it). The model is taken at each
-        sample's temperature (as the filter's blocks take it)."""
+        it is to replace that start, and whether they bear the guess out (their best start within their own
+        spread of it). Without a guess, their verdict; a guess they bear out starts where it was given but
+        with their spread (the voltage then confirms it, and a guess taken as +-10 points would let the
+        model's error in the first minutes pull it off); a guess they contradict is replaced by their
+        combination with it; otherwise the guess is kept as given. The model is taken at each sample's
+        temperature (as the filter's blocks take it)."""
         cfg = self.cfg
         keys, which = horizon_temperatures(t, temps)
         rows = np.stack([self._lookup(k).rows for k in keys])
@@ -274,8 +277,10 @@ class SocFilter:
         if verdict is None or self.initial_soc is None:
             return verdict, False
         off = abs(verdict.best_soc - s0)
-        if off <= cfg.start_check_std * std:  # the guess is kept
-            return None, off <= verdict.soc_std
+        if off <= verdict.soc_std:  # borne out: the guess, known as well as the first minutes know it
+            return replace(verdict, soc=s0, soc_std=min(verdict.soc_std, std)), True
+        if off <= cfg.start_check_std * std:  # the guess is kept, as uncertain as it was given
+            return None, False
         self._start_note = (
             f"the given initial SOC {s0:.3g} disagrees with the first minutes' voltage, which says "
             f"{verdict.best_soc:.3g}: started from {verdict.soc:.3g} +- {verdict.soc_std:.2g}"
