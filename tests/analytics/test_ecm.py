@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 
@@ -20,11 +22,17 @@ def ocv_curve() -> OcvCurve:
     return OcvCurve(s, v, np.zeros(201), CAP)
 
 
-def true_model(offset: float = -0.01, **changes: float) -> CellModel:
-    soc = np.array([0.0, 0.5, 1.0])
-    params = {k: np.full(3, changes.get(k, v)) for k, v in TRUE.items()}
-    params["ocv_offset_v"] = np.full(3, offset)
-    return CellModel(ocv_curve(), CAP, [EcmTable(25.0, 25.0, soc, params)])
+def true_model(
+    offset: float = -0.01, soc: Sequence[float] = (0.0, 0.5, 1.0), **changes: float | Sequence[float]
+) -> CellModel:
+    """The reference cell: one 25 degC table at `soc`, its parameters TRUE unless changed (a value for all
+    points or one per point)."""
+    n = len(soc)
+    params = {
+        k: np.broadcast_to(np.asarray(changes.get(k, v), dtype=float), n).copy() for k, v in TRUE.items()
+    }
+    params["ocv_offset_v"] = np.full(n, offset)
+    return CellModel(ocv_curve(), CAP, [EcmTable(25.0, 25.0, np.asarray(soc, dtype=float), params)])
 
 
 def hppc_profile(levels: int = 6) -> tuple[np.ndarray, np.ndarray]:

@@ -234,11 +234,9 @@ def test_a_long_rest_reads_the_current_sensor_offset() -> None:
 def test_the_model_is_trusted_less_between_pulse_sets_whose_resistances_differ() -> None:
     # the cell's slow branch rises only in its last 5 points, but its pulse test saw it only at full: the
     # table interpolates the rise over half the SOC range, and the filter should not follow it there
-    from test_soc_tables import stepped_model
-
     r2 = TRUE["r2_ohm"]
-    cell = stepped_model([0.0, 0.5, 0.95, 1.0], [r2, r2, r2, 4 * r2])
-    sparse = stepped_model([0.0, 0.5, 1.0], [r2, r2, 4 * r2])
+    cell = true_model(soc=[0.0, 0.5, 0.95, 1.0], r2_ohm=[r2, r2, r2, 4 * r2])
+    sparse = true_model(soc=[0.0, 0.5, 1.0], r2_ohm=[r2, r2, 4 * r2])
     t, i = drive(seed=2)
     v, soc = simulate_voltage(cell, t, i, 1.0)
     v = v + np.random.default_rng(7).normal(0, 0.002, v.size)

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from test_ecm import CAP, TRUE, ocv_curve
+from test_ecm import true_model
 
-from bmts.analytics.ecm import CellModel, EcmTable
 from bmts.analytics.soc_tables import Lookup
 
 
-def stepped_model(socs: list[float], r2_ohm: list[float]) -> CellModel:
-    """The reference cell of test_ecm, its R2 per pulse set as given."""
-    params = {k: np.full(len(socs), v) for k, v in TRUE.items()}
-    params["ocv_offset_v"] = np.full(len(socs), -0.01)
-    params["r2_ohm"] = np.array(r2_ohm)
-    return CellModel(ocv_curve(), CAP, [EcmTable(25.0, 25.0, np.array(socs), params)])
-
-
 def test_the_spread_between_two_sets_is_half_their_step_in_the_middle_and_zero_at_them() -> None:
-    table = Lookup(stepped_model([0.2, 0.6, 1.0], [0.02, 0.02, 0.06]), 25.0, 0.15)
+    table = Lookup(true_model(soc=[0.2, 0.6, 1.0], r2_ohm=[0.02, 0.02, 0.06]), 25.0, 0.15)
     r0, r1, r2 = (np.array([table.spread_at(s)[j] for s in (0.1, 0.2, 0.4, 0.6, 0.8, 1.0)]) for j in range(3))
     assert np.all(r0 == 0.0) and np.all(r1 == 0.0)  # the same at every set: known in between
     # outside the sets, at them and between equal ones: zero; halfway to a step of 0.04 ohm: 0.02 / R2 there
