@@ -21,7 +21,8 @@ outside 0..1 is projected onto the bound with the state's covariance (the states
 such as the current offset, move back with it).
 
 A start that is not at rest is first checked against the log's first minutes (`soc_start`): a guess they
-contradict is replaced by what they say, so the filter does not spend its first minutes converging.
+contradict is replaced by what they say, so the filter does not spend its first minutes converging, and a
+guess they bear out is held to their spread, so the model's error in those minutes does not pull it off.
 
 `SocFilter` carries the state between calls (streaming), and `state()` / `SocFilter.resume` carry it across a
 restart as plain JSON values; `estimate_soc` runs one series.
