@@ -160,3 +160,23 @@ def test_loads_that_barely_heat_or_have_no_temperature_keep_the_default() -> Non
     # a few loads that heated among many that did not: too few to fit
     warm = found_loads(cold_cell(), heating(t, i, 12.0))
     assert fit_warm_activation(model, [mild, warm.subset(np.arange(8) < 2)]) == (None, 2)
+
+
+def test_loads_whose_heating_is_within_the_models_level_error_keep_the_default() -> None:
+    # loads that end 2-3 K above a -10 degC table: the default law changes their overpotential by < 10 %,
+    # less than the model's own level error, here resistances 10 % above the cell's; fitted from them, the
+    # warm-side law would read that level error as a steep temperature dependence
+    t, i = long_load_profile()
+    found = found_loads(cold_cell(), heating(t, i, 3.0))
+    assert np.all((found.temperature_c > REF_C + 2.0) & (found.temperature_c < REF_C + 2.9))
+    high = cold_cell(warm_k=None)
+    params = high.tables[0].params
+    high.tables[0] = replace(
+        high.tables[0], params={**params, **{k: 1.1 * params[k] for k in ("r0_ohm", "r1_ohm", "r2_ohm")}}
+    )
+    assert fit_warm_activation(high, [found]) == (None, 0)
+    # the same loads heating 4-5 K change it by more: they fit the law
+    warmer = found_loads(cold_cell(), heating(t, i, 5.5))
+    fitted, n = fit_warm_activation(cold_cell(warm_k=None), [warmer])
+    assert n == 8
+    assert fitted == pytest.approx(WARM_K, rel=0.1)
