@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_ecm import true_model
+from test_ecm import CAP, true_model
 from test_soc import drive, rmse
 
 from bmts.analytics.ecm import CellModel, EcmTable, simulate_voltage
+from bmts.analytics.ocv import OcvCurve
 from bmts.analytics.soc import SocConfig, SocFilter, estimate_soc
 from bmts.analytics.soc_start import first_minutes_verdict
 from bmts.analytics.soc_tables import SOC_GRID, Lookup
@@ -88,6 +89,35 @@ def test_the_verdict_finds_the_start(cut: dict[str, np.ndarray]) -> None:
         )
         is None
     )
+
+
+def test_a_contradicted_guess_does_not_pull_the_start_towards_itself() -> None:
+    # a plateau cell (30 mV over the whole range, as LFP's middle): a few minutes from full say little, and a
+    # 10 mV model error blurs that further. The guess 0.7 is contradicted (the best start is near full); a
+    # Gaussian prior 3 sigma off would still pull the start towards it (0.78-0.83 here), so the start is
+    # what the voltage says alone
+    s = np.linspace(0.0, 1.0, 201)
+    model = CellModel(
+        OcvCurve(s, 3.30 + 0.03 * s - 0.4 * np.exp(-30 * s), np.zeros(201), CAP), CAP, true_model().tables
+    )
+    rows = Lookup(model, None, 0.15).rows[None]
+    for seed in range(3):
+        t, i = drive(seconds=1800.0, dt=1.0, seed=seed)
+        v, soc = simulate_voltage(model, t, i, 1.0)
+        v = v + np.random.default_rng(seed).normal(0, 0.002, v.size) + 0.01 * np.sin(t / 60.0)
+        k = int(np.argmax(i != 0))
+        t, v, i, soc = t[k:] - t[k], v[k:], i[k:], soc[k:]
+        one = np.zeros(t.size, dtype=np.intp)
+        low, lower = (
+            first_minutes_verdict(SOC_GRID, rows, one, t, v, i, CAP * 3600.0, guess, 0.1, 0.006, 60.0)
+            for guess in (0.7, 0.6)
+        )
+        assert low is not None and lower is not None
+        assert (low.free_soc, low.free_soc_std) == (lower.free_soc, lower.free_soc_std)  # no guess in it
+        assert low.soc < low.free_soc - 0.05
+        est = estimate_soc(t, v, i, model, initial_soc=0.7)
+        assert f"started from {low.free_soc:.3g} +- {low.free_soc_std:.2g}" in est.warnings[0]
+        assert est.soc[0] > 0.85
 
 
 def warming_cell() -> CellModel:

@@ -65,7 +65,7 @@ class SocConfig:
     rest_current_c_rate: float = 0.02
     temperature_margin_c: float = 5.0
     #: compare a start that is not at rest with the first minutes' voltage (`soc_start`): a given initial SOC
-    #: this many of its std from the voltage's own best start is replaced by their combination; 0: off
+    #: this many of its std from the voltage's own best start is replaced by what the voltage says; 0: off
     start_check_std: float = 2.0
     #: after this long at rest (every reading below `rest_current_c_rate`), the reading is the current
     #: sensor's offset (nothing flows), trusted to `rest_current_std_a`; 0: off
@@ -256,8 +256,8 @@ class SocFilter:
         it is to replace that start, and whether they bear the guess out (their best start within their own
         spread of it). Without a guess, their verdict; a guess they bear out starts where it was given but
         with their spread (the voltage then confirms it, and a guess taken as +-10 points would let the
-        model's error in the first minutes pull it off); a guess they contradict is replaced by their
-        combination with it; otherwise the guess is kept as given. The model is taken at each sample's
+        model's error in the first minutes pull it off); a guess they contradict is replaced by what they
+        say alone; otherwise the guess is kept as given. The model is taken at each sample's
         temperature (as the filter's blocks take it)."""
         cfg = self.cfg
         keys, which = horizon_temperatures(t, temps)
@@ -282,6 +282,9 @@ class SocFilter:
             return replace(verdict, soc=s0, soc_std=min(verdict.soc_std, std)), True
         if off <= cfg.start_check_std * std:  # the guess is kept, as uncertain as it was given
             return None, False
+        # contradicted: the guess was wrong by more than its stated spread, so it is no evidence of the start
+        # either (a Gaussian prior that far off would still pull the start towards itself)
+        verdict = replace(verdict, soc=verdict.free_soc, soc_std=verdict.free_soc_std)
         self._start_note = (
             f"the given initial SOC {s0:.3g} disagrees with the first minutes' voltage, which says "
             f"{verdict.best_soc:.3g}: started from {verdict.soc:.3g} +- {verdict.soc_std:.2g}"

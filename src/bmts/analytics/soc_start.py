@@ -41,6 +41,9 @@ class StartVerdict:
     best_soc: float  # the voltage's own best start (maximum likelihood)
     soc: float  # the posterior mean: the likelihood combined with the guess
     soc_std: float  # the posterior's spread (at least MIN_START_STD)
+    #: the likelihood's own mean and spread, without the guess: the start when the guess is contradicted
+    free_soc: float
+    free_soc_std: float
     model_error_v: float  # the best start's RMS voltage residual
     ocv_slope_v: float  # the OCV's slope at the best start (V per unit SOC)
 
@@ -128,11 +131,18 @@ def first_minutes_verdict(
     best = int(np.argmin(mse))
     error_var = max(float(mse[best]), error_floor_v**2)
     independent = max(span / error_correlation_s, 1.0)
-    log_post = -0.5 * independent * (mse - mse[best]) / error_var
-    log_post -= 0.5 * ((soc_grid - prior_soc) / prior_std) ** 2
-    w = np.exp(log_post - log_post.max())
+    log_lik = -0.5 * independent * (mse - mse[best]) / error_var
+    mean, std = _moments(soc_grid, log_lik - 0.5 * ((soc_grid - prior_soc) / prior_std) ** 2)
+    free_mean, free_std = _moments(soc_grid, log_lik)
+    best_row = rows[int(which[0]), best]
+    return StartVerdict(
+        float(soc_grid[best]), mean, std, free_mean, free_std, math.sqrt(error_var), float(best_row[1])
+    )
+
+
+def _moments(soc_grid: np.ndarray, log_weight: np.ndarray) -> tuple[float, float]:
+    """Mean and spread (at least MIN_START_STD) of a distribution on the grid given by its log weights."""
+    w = np.exp(log_weight - log_weight.max())
     w /= w.sum()
     mean = float(np.dot(w, soc_grid))
-    std = max(math.sqrt(float(np.dot(w, (soc_grid - mean) ** 2))), MIN_START_STD)
-    best_row = rows[int(which[0]), best]
-    return StartVerdict(float(soc_grid[best]), mean, std, math.sqrt(error_var), float(best_row[1]))
+    return mean, max(math.sqrt(float(np.dot(w, (soc_grid - mean) ** 2))), MIN_START_STD)
