@@ -22,7 +22,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from bmts.analytics.cycles import loads_then_rest
-from bmts.analytics.ecm import CellModel, EcmTable, butler_volmer, rc_response
+from bmts.analytics.ecm import CellModel, EcmTable, arrhenius, butler_volmer, rc_response
 
 MIN_TAU2_MULTIPLE = 3.0  # a load this many tau2 long is quasi-steady for the model's slow pair
 MIN_REST_S = 600.0  # the rest after it must be this long for its end to be near the OCV
@@ -165,8 +165,10 @@ def fit_warm_activation(model: CellModel, loads: Sequence[LongLoads]) -> tuple[f
     n = sum(f.soc.size for f in keep)
     if n < MIN_WARM_LOADS:
         return None, n
-    ends_k = np.concatenate([f.temperature_c for f in keep]) + 273.15
-    if model.activation_k * float(np.median(1.0 / (ref + 273.15) - 1.0 / ends_k)) < MIN_WARM_CHANGE:
+    ends = np.concatenate([f.temperature_c for f in keep]).tolist()
+    # how much (log) the model's own law lowers each load's overpotential from the table to its end
+    change = [-np.log(arrhenius(end, ref, model.activation_k)) for end in ends]
+    if float(np.median(change)) < MIN_WARM_CHANGE:
         return None, 0
     measured = np.concatenate([f.overpotential_v for f in keep])
 
