@@ -450,6 +450,7 @@ def report(results: list[tuple[str, float, str, dict[str, float]]]) -> None:
 
 
 def main() -> None:
+    global PULSE_C
     ap = argparse.ArgumentParser()
     ap.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
     ap.add_argument("--temps", nargs="+", type=float, default=list(TEMPS_C))
@@ -458,7 +459,15 @@ def main() -> None:
     ap.add_argument(
         "--pulse-test", choices=list(PULSE_TESTS), default="standard", help="the pulse test's shape"
     )
+    ap.add_argument(
+        "--pulse-rates",
+        nargs="+",
+        type=float,
+        help=f"the pulses' C-rates (default {' '.join(map(str, PULSE_C))}; the Panasonic files: 0.5 1 2 4 6)",
+    )
     a = ap.parse_args()
+    if a.pulse_rates:
+        PULSE_C = tuple(a.pulse_rates)
     if a.quick:
         a.cells, a.temps = ["Mohtat2020"], [25.0, -20.0]
     print(machine_line())
