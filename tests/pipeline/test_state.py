@@ -104,6 +104,8 @@ def test_a_long_discharge_file_corrects_the_slow_branch(files: dict[str, Path]) 
     # after the correction the loads agree with the table: the filter keeps its 15 % floor
     assert note["model_error_rel"] == round(model.tables[0].model_error_rel, 4) < 0.05
     assert model.notes["skipped"] == []
+    assert model.notes["unchecked_slow_branch"] == []  # and the pulse test's own steps would do as well
+    assert state.fit_cell_model(files["ocv"], [files["pulse"]]).notes["unchecked_slow_branch"] == []
     r2 = model.tables[0].params["r2_ohm"]
     assert np.median(r2[model.tables[0].soc >= 0.3]) == pytest.approx(0.01, abs=0.003)
     again = state.load_model(state.save_model(model, files["dir"] / "model2.json"))
@@ -344,3 +346,26 @@ def test_soc_state_is_saved_only_after_the_trace(files: dict[str, Path], tmp_pat
     again = runner.invoke(app, [*base, str(second), "-o", str(tmp_path / "b.csv")])
     assert again.exit_code == 0, again.output
     assert saved.read_text() != before
+
+
+def test_a_pulse_test_without_long_loads_is_reported(files: dict[str, Path], tmp_path: Path) -> None:
+    # the steps between pulse sets as 4C for 90 s (the same charge as 0.5C for 12 min), under 3 tau2 of
+    # the cell's 80 s: no load reaches the slow pair's steady state, so nothing checks it
+    tp, ip = hppc_profile(levels=5)
+    step = ip == ip.min() / 8  # the 0.5C steps (the pulses go to 4C)
+    starts = np.flatnonzero(np.diff(np.r_[False, step].astype(int)) == 1)
+    short = np.where(step, 0.0, ip)
+    for a in starts:
+        short[a : a + 90] = ip.min()  # 1 s logging on the steps
+    vp, _ = simulate_voltage(true_model(offset=0.0), tp, short, 1.0)
+    model = state.fit_cell_model(files["ocv"], [_bdf(tmp_path / "short.bdf.csv", tp, vp, short)])
+    (note,) = model.notes["unchecked_slow_branch"]  # type: ignore[misc]
+    assert note["source"] == "short.bdf.csv" and 150 < note["min_load_s"] < 400  # 3 tau2 of the fit
+    from bmts.services.cli.main import app
+    from bmts.services.cli.state import register
+
+    if not any(getattr(c, "name", None) == "soc" for c in app.registered_commands):
+        register(app)
+    args = ["cell-model", "fit", "--ocv", str(files["ocv"]), "--pulse", str(tmp_path / "short.bdf.csv")]
+    fit = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "m.json")])
+    assert fit.exit_code == 0 and "short.bdf.csv: no constant-current discharge of at least" in fit.output

@@ -150,11 +150,18 @@ def fit_cell_model(ocv_path: str | Path, pulse_paths: Sequence[str | Path]) -> C
             used.append(note)
         else:
             skipped.append(name)
+    checked = {k for _, k, _, found in corrected if found.soc.size}
     model.notes = {
         "ocv_source": Path(ocv_path).name,
         "skipped": skipped,
         "long_loads": used,
         "warm_activation_loads": n_warm,
+        # tables whose slow pair no long load corrected or checked: its error at long loads is unknown
+        "unchecked_slow_branch": [
+            {"source": t.source, "min_load_s": round(min_load_s(t))}
+            for k, t in enumerate(tables)
+            if k not in checked
+        ],
         "sparse_pulse_tests": [
             {"source": t.source, "soc": [round(float(x), 3) for x in t.soc]}
             for t in tables
