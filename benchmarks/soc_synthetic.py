@@ -304,15 +304,18 @@ def write_bdf(arrays: dict[str, np.ndarray], path: Path, counter: bool = False) 
 PULSE_TESTS = {"standard": hppc, "panasonic": hppc_panasonic}
 
 
+#: fit without the dis5-like file (`--no-long-loads`): the pulse test alone, as a user may have it
+WITH_LONG_LOADS = True
+
+
 def fit(cell: str, ambient_c: float, folder: Path, pulse_test: str = "standard") -> tuple[CellModel, float]:
     """The cell model from the simulated characterisation (as BDF CSV files), and C_ref (C/20 Ah)."""
     ocv = c20(cell)
     tag = f"{cell}_{ambient_c:g}C"
     pulses = PULSE_TESTS[pulse_test](cell, ambient_c)
-    files = [
-        write_bdf(pulses, folder / f"{tag}_HPPC.bdf.csv", counter=pulse_test != "standard"),
-        write_bdf(long_loads(cell, ambient_c), folder / f"{tag}_dis5.bdf.csv"),
-    ]
+    files = [write_bdf(pulses, folder / f"{tag}_HPPC.bdf.csv", counter=pulse_test != "standard")]
+    if WITH_LONG_LOADS:
+        files.append(write_bdf(long_loads(cell, ambient_c), folder / f"{tag}_dis5.bdf.csv"))
     model = state.fit_cell_model(write_bdf(ocv, folder / f"{cell}_C20.bdf.csv"), files)
     return model, float(-ocv["ah"].min())  # Ah discharged to the cut-off
 
@@ -450,7 +453,7 @@ def report(results: list[tuple[str, float, str, dict[str, float]]]) -> None:
 
 
 def main() -> None:
-    global PULSE_C
+    global PULSE_C, WITH_LONG_LOADS
     ap = argparse.ArgumentParser()
     ap.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
     ap.add_argument("--temps", nargs="+", type=float, default=list(TEMPS_C))
@@ -465,7 +468,10 @@ def main() -> None:
         type=float,
         help=f"the pulses' C-rates (default {' '.join(map(str, PULSE_C))}; the Panasonic files: 0.5 1 2 4 6)",
     )
+    ap.add_argument("--no-long-loads", action="store_true", help="fit without the dis5-like file")
     a = ap.parse_args()
+    if a.no_long_loads:
+        WITH_LONG_LOADS = False
     if a.pulse_rates:
         PULSE_C = tuple(a.pulse_rates)
     if a.quick:

@@ -170,18 +170,21 @@ def test_a_voltage_above_full_does_not_push_the_state_past_full() -> None:
 
 def test_a_model_measured_poor_leans_on_the_current() -> None:
     # the slow branch four times the cell's, as a cold pulse fit can be: with the error its long loads
-    # measure (0.48 of the overpotential) instead of the default 15 %, the filter trusts the current more
+    # measure (0.48 of the overpotential) instead of the 15 % floor, the filter trusts the current more
     cell, wrong = true_model(), true_model(r2_ohm=0.08)
     t, i = drive(seed=2)
     v, soc = simulate_voltage(cell, t, i, 0.95)
     v = v + np.random.default_rng(6).normal(0, 0.002, v.size)
     ib = 0.99 * i - 0.03
-    before = rmse(estimate_soc(t, v, ib, wrong, initial_soc=0.95).soc, soc)
-    wrong.tables[0].model_error_rel = 0.48
-    after = rmse(estimate_soc(t, v, ib, wrong, initial_soc=0.95).soc, soc)
-    wrong.tables[0].model_error_rel = 0.05  # never trusted more than the configured floor
-    floor = rmse(estimate_soc(t, v, ib, wrong, initial_soc=0.95).soc, soc)
-    assert after < 0.9 * before and floor == before
+
+    def with_error(error_rel: float) -> float:
+        wrong.tables[0].model_error_rel = error_rel
+        return rmse(estimate_soc(t, v, ib, wrong, initial_soc=0.95).soc, soc)
+
+    before, after = with_error(0.15), with_error(0.48)
+    assert after < 0.9 * before
+    assert with_error(0.05) == before  # never trusted more than the configured floor
+    assert with_error(float("nan")) == with_error(0.2)  # unmeasured: a pulse-only table's typical error
 
 
 def test_a_checkpointed_filter_resumes_exactly(case: dict[str, np.ndarray]) -> None:

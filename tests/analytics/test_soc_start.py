@@ -70,7 +70,7 @@ def test_a_first_chunk_shorter_than_a_minute_is_not_checked(cut: dict[str, np.nd
 
 def test_the_verdict_finds_the_start(cut: dict[str, np.ndarray]) -> None:
     model = true_model()
-    rows = Lookup(model, None, 0.15).rows[None]
+    rows = Lookup(model, None, 0.15, 0.2).rows[None]
     t, v, i = cut["t"], cut["v"], cut["i"]
     one = np.zeros(t.size, dtype=np.intp)
     args = (SOC_GRID, rows, one, t, v, i, model.capacity_ah * 3600.0, 0.65, 0.1, 0.006)
@@ -100,7 +100,7 @@ def test_a_contradicted_guess_does_not_pull_the_start_towards_itself() -> None:
     model = CellModel(
         OcvCurve(s, 3.30 + 0.03 * s - 0.4 * np.exp(-30 * s), np.zeros(201), CAP), CAP, true_model().tables
     )
-    rows = Lookup(model, None, 0.15).rows[None]
+    rows = Lookup(model, None, 0.15, 0.2).rows[None]
     for seed in range(3):
         t, i = drive(seconds=1800.0, dt=1.0, seed=seed)
         v, soc = simulate_voltage(model, t, i, 1.0)

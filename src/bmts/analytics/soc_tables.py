@@ -30,13 +30,16 @@ def _grid_index(soc: float) -> int:
 class Lookup:
     """Model parameters on a SOC grid at one temperature (one per 0.5 degC: built often, kept cheap)."""
 
-    def __init__(self, model: CellModel, temperature: float | None, floor_rel: float) -> None:
+    def __init__(
+        self, model: CellModel, temperature: float | None, floor_rel: float, unmeasured_rel: float
+    ) -> None:
         s = SOC_GRID
         p = model.params(s, temperature)
         measured = model.model_error_rel(temperature)
         # the model error's share of the overpotential: the characterisation's measured one, never below
-        # the configured floor (one load rate does not show the model better than that elsewhere)
-        self.error_rel = max(floor_rel, measured) if np.isfinite(measured) else floor_rel
+        # the configured floor (one load rate does not show the model better than that elsewhere); where
+        # no long load measured it, what such models typically miss by at long loads
+        self.error_rel = max(floor_rel, measured if np.isfinite(measured) else unmeasured_rel)
         self.ocv = model.ocv(s) + p["ocv_offset_v"]
         slope = np.maximum(np.gradient(self.ocv, s), 0.05)
         # smoothed over 5 grid points, the ends repeated
