@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from bmts.analytics.ecm import simulate_voltage
@@ -37,6 +38,16 @@ def _bdf(path: Path, t: np.ndarray, v: np.ndarray, i: np.ndarray, temp: float = 
         }
     )
     return write_bdf(frame, path)
+
+
+def _cli_app() -> typer.Typer:
+    """The CLI with the state-estimation commands registered (once per process)."""
+    from bmts.services.cli.main import app
+    from bmts.services.cli.state import register
+
+    if not any(getattr(c, "name", None) == "soc" for c in app.registered_commands):
+        register(app)
+    return app
 
 
 @pytest.fixture(scope="module")
@@ -148,11 +159,7 @@ def test_bad_inputs_are_data_errors(files: dict[str, Path], tmp_path: Path) -> N
 
 
 def test_commands_end_to_end(files: dict[str, Path], tmp_path: Path) -> None:
-    from bmts.services.cli.main import app
-    from bmts.services.cli.state import register
-
-    if not any(getattr(c, "name", None) == "soc" for c in app.registered_commands):
-        register(app)
+    app = _cli_app()
     runner = CliRunner()
     model = tmp_path / "model.json"
     fit = runner.invoke(
@@ -264,11 +271,7 @@ def _cycling_file(path: Path, fade: float, windows_only: bool = False) -> Path:
 
 
 def test_windows_calibrated_on_reference_cells_from_the_command_line(tmp_path: Path) -> None:
-    from bmts.services.cli.main import app
-    from bmts.services.cli.state import register
-
-    if not any(getattr(c, "name", None) == "soh" for c in app.registered_commands):
-        register(app)
+    app = _cli_app()
     refs = [_cycling_file(tmp_path / f"ref{k}.bdf.csv", fade) for k, fade in enumerate((0.004, 0.006))]
     field = _cycling_file(tmp_path / "field.bdf.csv", 0.005, windows_only=True)
     truth = NOMINAL * (1.02 - 0.005 * np.arange(40))
@@ -323,11 +326,7 @@ def test_telemetry_file_by_file_continues_the_filter(files: dict[str, Path], tmp
 
 
 def test_soc_state_is_saved_only_after_the_trace(files: dict[str, Path], tmp_path: Path) -> None:
-    from bmts.services.cli.main import app
-    from bmts.services.cli.state import register
-
-    if not any(getattr(c, "name", None) == "soc" for c in app.registered_commands):
-        register(app)
+    app = _cli_app()
     model = tmp_path / "model.json"
     state.save_model(state.fit_cell_model(files["ocv"], [files["pulse"]]), model)
     drive = read_timeseries(files["drive"])
@@ -361,11 +360,7 @@ def test_a_pulse_test_without_long_loads_is_reported(files: dict[str, Path], tmp
     model = state.fit_cell_model(files["ocv"], [_bdf(tmp_path / "short.bdf.csv", tp, vp, short)])
     (note,) = model.notes["unchecked_slow_branch"]  # type: ignore[misc]
     assert note["source"] == "short.bdf.csv" and 150 < note["min_load_s"] < 400  # 3 tau2 of the fit
-    from bmts.services.cli.main import app
-    from bmts.services.cli.state import register
-
-    if not any(getattr(c, "name", None) == "soc" for c in app.registered_commands):
-        register(app)
+    app = _cli_app()
     args = ["cell-model", "fit", "--ocv", str(files["ocv"]), "--pulse", str(tmp_path / "short.bdf.csv")]
     fit = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "m.json")])
     assert fit.exit_code == 0 and "short.bdf.csv: no constant-current discharge of at least" in fit.output
