@@ -14,6 +14,7 @@ import polars as pl
 from bmts.analytics import cycle_summary
 from bmts.analytics.ecm import CellModel, fit_activation, fit_bv_activation, fit_ecm_table
 from bmts.analytics.long_load import (
+    MIN_REST_S,
     LongLoads,
     correct_slow_branch,
     fit_warm_activation,
@@ -158,7 +159,7 @@ def fit_cell_model(ocv_path: str | Path, pulse_paths: Sequence[str | Path]) -> C
         "warm_activation_loads": n_warm,
         # tables whose slow pair no long load corrected or checked: its error at long loads is unknown
         "unchecked_slow_branch": [
-            {"source": t.source, "min_load_s": round(min_load_s(t))}
+            {"source": t.source, "min_load_s": round(min_load_s(t)), "min_rest_s": MIN_REST_S}
             for k, t in enumerate(tables)
             if k not in checked
         ],

@@ -55,7 +55,8 @@ def fit_command(
     for found in unchecked if isinstance(unchecked, list) else []:
         err.print(
             f"warning: {found['source']}: no constant-current discharge of at least {found['min_load_s']} s"
-            " followed by 10 min of rest, so the slow RC pair is neither corrected nor checked at long loads;"
+            f" followed by {found['min_rest_s'] / 60:.0f} min of rest, so the slow RC pair is neither corrected nor"
+            " checked at long loads;"
             " add such a discharge test at this temperature as another --pulse (the Panasonic 18650PF at"
             " 10 degC without its dis5 file: SOC RMSE on its drive cycles 0.58 -> 0.98 %)",
             markup=False,
