@@ -234,32 +234,6 @@ def test_a_long_rest_reads_the_current_sensor_offset() -> None:
     assert f.state()["rest_s"] == 0.0  # driving ended the rest
 
 
-def test_an_offset_never_read_at_rest_is_reported_once() -> None:
-    # the blind filter's offset comes from the voltage alone: said once, when the time run could have moved
-    # SOC by a point under the offset's prior spread (0.1 A for 720 s on this 2 Ah cell), not on every chunk
-    model = true_model()
-    t_drive, i_drive = drive(seconds=3000.0, seed=3)
-    t = np.concatenate([np.arange(0.0, 900.0, 60.0), 900.0 + t_drive])
-    i = 1.01 * np.concatenate([np.zeros(15), i_drive]) + 0.03
-    v, _ = simulate_voltage(model, t, i, 0.9)
-
-    def notes(config: SocConfig) -> tuple[list[list[str]], bool]:
-        f = SocFilter(model, 0.9, config)
-        chunks = [f.update(t[a:b], v[a:b], i[a:b]) for a, b in ((0, 8), (8, 16), (16, 20000), (20000, None))]
-        return [[w for w in r.warnings if "offset" in w] for r in chunks], chunks[-1].offset_read_at_rest
-
-    said, read = notes(SocConfig())
-    assert said == [[], [], [], []] and read  # read at rest after 5 min: nothing to say
-    said, read = notes(SocConfig(rest_offset_after_s=0.0))
-    assert [len(s) for s in said] == [0, 1, 0, 0] and not read  # 420 s, then 840 s: said once
-    assert "rest readings off" in said[1][0] and "mA" in said[1][0]
-    # a resumed filter keeps what it has read: a filter that read the offset at rest says nothing later
-    f = SocFilter(model, 0.9)
-    f.update(t[:16], v[:16], i[:16])
-    g = SocFilter.resume(model, f.state())
-    assert g.update(t[16:], v[16:], i[16:]).offset_read_at_rest
-
-
 def test_the_model_is_trusted_less_between_pulse_sets_whose_resistances_differ() -> None:
     # the cell's slow branch rises only in its last 5 points, but its pulse test saw it only at full: the
     # table interpolates the rise over half the SOC range, and the filter should not follow it there

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from bmts.analytics.ecm import CellModel, butler_volmer
+from bmts.analytics.soc_offset import offset_note, rest_update
 from bmts.analytics.soc_persistence import InnovationPersistence
 from bmts.analytics.soc_start import StartVerdict, first_minutes_verdict, horizon_temperatures
 from bmts.analytics.soc_tables import SOC_GRID, TANGENT_VAR, Lookup
@@ -342,8 +343,12 @@ class SocFilter:
                 self.rest_s = self.rest_s + b.gap_s[k] + b.span_s[k] if at_rest else 0.0
                 if self.rest_s >= cfg.rest_offset_after_s:  # nothing flows: the reading is the offset
                     x = np.array([s0, v1_0, v2_0, offset_a, gain, bias])
-                    x, p = _rest_update(x, p, b.i_sum[k] / (hi - lo), cfg, b.gap_s[k] + b.span_s[k])
-                    self.offset_rest_s += b.gap_s[k] + b.span_s[k]
+                    read_s = b.gap_s[k] + b.span_s[k]  # the rest the reading stands for
+                    var = cfg.rest_current_std_a**2 * max(
+                        1.0, cfg.error_correlation_s / read_s
+                    )  # as the voltage's
+                    x, p = rest_update(x, p, b.i_sum[k] / (hi - lo), var)
+                    self.offset_rest_s += read_s
                     s0, v1_0, v2_0, offset_a, gain, bias = x.tolist()
             ocv0, slope, r0, r1, tau1, r2, tau2, scale = table.at(s0)
             lin_var = 0.0  # the linearisation's error variance (V^2)
@@ -427,7 +432,14 @@ class SocFilter:
         x = self.x if self.x is not None else np.zeros(6)
         warnings: list[str] = [] if self._start_note is None else [self._start_note]
         self._start_note = None
-        warnings += self._offset_note(float(x[3]))
+        if not self._offset_noted and self.offset_rest_s == 0 and self.t_first is not None:
+            run_s = (self.t_last or self.t_first) - self.t_first
+            note = offset_note(
+                float(x[3]), run_s, self.cfg.offset_std_a, self.capacity_as, self.cfg.rest_offset_after_s
+            )
+            if note is not None:
+                warnings.append(note)
+                self._offset_noted = True
         if np.isfinite(self._outside[0]):
             lo, hi = self._t_range
             warnings.append(
@@ -438,38 +450,6 @@ class SocFilter:
         return SocResult(
             np.clip(soc, 0.0, 1.0), std, float(x[3]), float(x[4]), warnings, self.offset_rest_s > 0
         )
-
-    def _offset_note(self, offset_a: float) -> list[str]:
-        """A warning, once, when the offset has not been read at rest in a run long enough for its prior
-        spread to move SOC by a point: it is then the voltage's estimate, which also takes up a slow model
-        error (on the Panasonic cells at 10 and 0 degC +10 ... +70 mA too high; the log, round 14)."""
-        if self._offset_noted or self.offset_rest_s > 0 or self.t_first is None or self.t_last is None:
-            return []
-        run_s = self.t_last - self.t_first
-        if run_s * self.cfg.offset_std_a < 0.01 * self.capacity_as:
-            return []
-        self._offset_noted = True
-        minutes = self.cfg.rest_offset_after_s / 60.0
-        rest = f"no rest of {minutes:g} min" if minutes > 0 else "rest readings off"
-        return [
-            f"the current sensor's offset was not read at rest ({rest} in {run_s / 3600.0:.1f} h): it is "
-            f"estimated from the voltage alone ({round(1e3 * offset_a):+d} mA), which is only as good as the cell "
-            "model (where the model is poor, as in the cold, its slow error is read as offset and SOC drifts "
-            "with it); a rest of that length measures it"
-        ]
-
-
-def _rest_update(
-    x: np.ndarray, p: np.ndarray, reading_a: float, cfg: SocConfig, span_s: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """At rest the true current, reading * (1 - g) - b, is zero: a pseudo-measurement of the offset (and
-    gain), its variance per correlation time like the voltage's (`span_s`: the rest the reading stands for)."""
-    h = np.array([0.0, 0.0, 0.0, -1.0, -reading_a, 0.0])
-    y = -(reading_a * (1.0 - float(x[4])) - float(x[3]))
-    r = cfg.rest_current_std_a**2 * max(1.0, cfg.error_correlation_s / span_s)
-    ph = np.dot(p, h)
-    k = ph / (float(np.dot(h, ph)) + r)
-    return x + k * y, p - k[:, None] * ph
 
 
 def _first_finite(a: np.ndarray) -> float | None:
