@@ -27,7 +27,7 @@ def cut() -> dict[str, np.ndarray]:
 
 
 def start_notes(result: SocResult) -> list[str]:
-    """The warnings but the offset's (these drives never rest: `test_soc` covers that one)."""
+    """The warnings but the offset's (these drives never rest: `test_soc_offset` covers that one)."""
     return [w for w in result.warnings if not w.startswith("the current sensor's offset")]
 
 

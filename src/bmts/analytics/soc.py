@@ -340,13 +340,12 @@ class SocFilter:
             if cfg.rest_offset_after_s > 0:
                 # (a gap in the log counts: the filter books nothing flowing in it)
                 at_rest = b.i_abs_max[k] < rest_a
-                self.rest_s = self.rest_s + b.gap_s[k] + b.span_s[k] if at_rest else 0.0
+                read_s = b.gap_s[k] + b.span_s[k]  # the time this block's reading stands for
+                self.rest_s = self.rest_s + read_s if at_rest else 0.0
                 if self.rest_s >= cfg.rest_offset_after_s:  # nothing flows: the reading is the offset
                     x = np.array([s0, v1_0, v2_0, offset_a, gain, bias])
-                    read_s = b.gap_s[k] + b.span_s[k]  # the rest the reading stands for
-                    var = cfg.rest_current_std_a**2 * max(
-                        1.0, cfg.error_correlation_s / read_s
-                    )  # as the voltage's
+                    # its variance per correlation time, as the voltage's
+                    var = cfg.rest_current_std_a**2 * max(1.0, cfg.error_correlation_s / read_s)
                     x, p = rest_update(x, p, b.i_sum[k] / (hi - lo), var)
                     self.offset_rest_s += read_s
                     s0, v1_0, v2_0, offset_a, gain, bias = x.tolist()
@@ -432,8 +431,9 @@ class SocFilter:
         x = self.x if self.x is not None else np.zeros(6)
         warnings: list[str] = [] if self._start_note is None else [self._start_note]
         self._start_note = None
-        if not self._offset_noted and self.offset_rest_s == 0 and self.t_first is not None:
-            run_s = (self.t_last or self.t_first) - self.t_first
+        first, last = self.t_first, self.t_last
+        if not self._offset_noted and self.offset_rest_s == 0 and first is not None and last is not None:
+            run_s = last - first
             note = offset_note(
                 float(x[3]), run_s, self.cfg.offset_std_a, self.capacity_as, self.cfg.rest_offset_after_s
             )
