@@ -10,6 +10,7 @@ CSV, fits them with `bmts.pipeline.state.fit_cell_model`, and scores seeded synt
 hour from full, regen and peaks, derated in the cold) the way the acceptance check does:
 A) the whole file with BMS sensor errors (offset 20-50 mA, gain 0.5-1.5 %, 2 mV noise), started at 1.0;
 A cut) the same sensors and the true SOC given, but cut at the start of driving (a known SOC, no rest voltage);
+A known) as A cut, the start declared known to one point (`initial_soc_std` 0.01, `--initial-soc-std`);
 B) exact sensors, cut at the start of driving, started at 0.7, scored after 600 s.
 Truth: SOC = 1 + Ah / C_ref with C_ref the C/20 capacity. Also printed: the share of case A's samples
 within two reported soc_std, coulomb counting with the BMS sensors, and the fitted model's open-loop
@@ -31,7 +32,7 @@ import json
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,7 @@ from bmts.analytics.soc import SocConfig, coulomb_count, estimate_soc
 from bmts.pipeline import state
 
 CACHE = Path(tempfile.gettempdir()) / "bmts-soc-synthetic"
+KNOWN_STD = 0.01  # case A known: the start declared known to one point
 SIM_VERSION = 1  # bump when a simulated protocol, or an existing cell's declaration in CELLS, changes
 
 
@@ -332,6 +334,9 @@ def score(
     a = estimate_soc(t, v_bms, i_bms, model, temp, 1.0, config)
     # A cut: the same sensors and the true SOC given, but the log starts where driving starts (no rest)
     a_cut = estimate_soc(t[k] - t0, v_bms[k], i_bms[k], model, temp[k], float(truth[k][0]), config)
+    # A known: the same, the start declared known to one point (`--initial-soc-std 0.01`)
+    known = replace(config or SocConfig(), initial_soc_std=KNOWN_STD)
+    a_known = estimate_soc(t[k] - t0, v_bms[k], i_bms[k], model, temp[k], float(truth[k][0]), known)
     b = estimate_soc(t[k] - t0, v[k], i[k], model, temp[k], 0.7, config)
     late = (t[k] - t0) >= 600
     cc = coulomb_count(t, i_bms, c_ref, 1.0)
@@ -341,6 +346,7 @@ def score(
         "a": rmse_pct(a.soc[k], truth[k]),
         "a_cover": within_two_sigma_pct(a.soc[k], a.soc_std[k], truth[k]),
         "a_cut": rmse_pct(a_cut.soc, truth[k]),
+        "a_known": rmse_pct(a_known.soc, truth[k]),
         "b": rmse_pct(b.soc[late], truth[k][late]),
         "b_first": rmse_pct(b.soc[~late], truth[k][~late]),
         "cc": rmse_pct(cc[k], truth[k]),
@@ -405,11 +411,12 @@ def run_warm(cells: Sequence[str], seed: int = 1) -> list[tuple[str, float, str,
 def report(results: list[tuple[str, float, str, dict[str, float]]]) -> None:
     rows = [
         (cell, f"{amb:g}", case.rsplit("_", 1)[-1], f"{r['t_cell']:.1f}", f"{r['a']:.2f}", f"{r['a_cut']:.2f}",
-         f"{r['b']:.2f}",
+         f"{r['a_known']:.2f}", f"{r['b']:.2f}",
          f"{r['b_first']:.2f}", f"{r['a_cover']:.0f}", f"{r['cc']:.2f}", f"{r['v_mean']:+.1f}", f"{r['v_rmse']:.1f}")
         for cell, amb, case, r in results
     ]  # fmt: skip
-    heads = ["cell", "ambient degC", "drive", "cell degC (median)", "A %", "A cut %", "B %", "B first 10 min %",
+    heads = ["cell", "ambient degC", "drive", "cell degC (median)", "A %", "A cut %", "A known %", "B %",
+             "B first 10 min %",
              "A within 2 soc_std %", "CC (BMS) %",
              "open-loop mean mV", "open-loop RMSE mV"]  # fmt: skip
     print(markdown_table(heads, rows))
@@ -419,9 +426,11 @@ def report(results: list[tuple[str, float, str, dict[str, float]]]) -> None:
             sel = [r[3] for r in results if r[0] == cell and r[1] == amb]
             a, b = np.array([x["a"] for x in sel]), np.array([x["b"] for x in sel])
             first, cut = np.array([x["b_first"] for x in sel]), np.array([x["a_cut"] for x in sel])
+            known = np.array([x["a_known"] for x in sel])
             error, scale_c, warm = FITTED.get((cell, amb), (float("nan"),) * 3)
             summary.append(
                 (cell, f"{amb:g}", f"{a.mean():.2f} / {a.max():.2f}", f"{cut.mean():.2f} / {cut.max():.2f}",
+                 f"{known.mean():.2f} / {known.max():.2f}",
                  f"{b.mean():.2f} / {b.max():.2f}",
                  f"{first.mean():.2f} / {first.max():.2f}", f"{scale_c:.2f}", f"{error:.3f}",
                  "-" if np.isnan(warm) else f"{warm:.0f}")
@@ -432,6 +441,7 @@ def report(results: list[tuple[str, float, str, dict[str, float]]]) -> None:
         "ambient degC",
         "A mean / worst",
         "A cut mean / worst",
+        "A known mean / worst",
         "B mean / worst",
         "B first 10 min mean / worst",
         "BV scale C",
@@ -444,9 +454,11 @@ def report(results: list[tuple[str, float, str, dict[str, float]]]) -> None:
         if sel:
             a, b = np.array([x["a"] for x in sel]), np.array([x["b"] for x in sel])
             first, cut = np.array([x["b_first"] for x in sel]), np.array([x["a_cut"] for x in sel])
+            known = np.array([x["a_known"] for x in sel])
             cover = np.mean([x["a_cover"] for x in sel])
             print(
                 f"\n{name}: A {a.mean():.2f} / {a.max():.2f}, A cut {cut.mean():.2f} / {cut.max():.2f}, "
+                f"A known {known.mean():.2f} / {known.max():.2f}, "
                 f"B {b.mean():.2f} / {b.max():.2f} ({len(sel)} drives), "
                 f"B in the first 10 min {first.mean():.2f} / {first.max():.2f}; A within 2 soc_std {cover:.0f} %"
             )

@@ -164,3 +164,33 @@ def test_the_verdict_follows_a_cell_warming_through_its_first_minutes() -> None:
     assert frozen.model_error_v > 0.04 and abs(frozen.best_soc - 0.9) > 0.006
     est = estimate_soc(t, v, i, model, temperature, initial_soc=0.6)  # the filter passes the trace on
     assert est.soc[0] == pytest.approx(0.9, abs=0.03)
+
+
+def test_a_start_declared_known_is_held_through_a_model_error_in_the_first_minutes(
+    cut: dict[str, np.ndarray],
+) -> None:
+    # the model over-predicts the overpotential near full six-fold (a pulse test's top set, as in the cold):
+    # a guess held to +-10 points is pulled along by it, a start declared known to +-1 point is not
+    f = 6.0
+    model = true_model(
+        soc=(0.0, 0.5, 0.85, 1.0), r0_ohm=[0.03, 0.03, 0.03, f * 0.03], r2_ohm=[0.02] * 3 + [f * 0.02]
+    )
+    first = cut["t"] < 1200
+    guess, known = (
+        estimate_soc(
+            cut["t"], cut["v"], cut["i"], model, initial_soc=0.95, config=SocConfig(initial_soc_std=std)
+        )
+        for std in (0.10, 0.01)
+    )
+    assert known.soc_std[0] < guess.soc_std[0]
+    assert rmse(known.soc[first], cut["soc"][first]) < 0.85 * rmse(guess.soc[first], cut["soc"][first])
+    assert start_notes(known) == []
+
+
+def test_a_start_declared_known_but_30_points_wrong_is_still_replaced(cut: dict[str, np.ndarray]) -> None:
+    # the check is for a wrong start (a stale SOC, another cell's): declared spread or not, 30 points is wrong
+    est = estimate_soc(
+        cut["t"], cut["v"], cut["i"], true_model(), initial_soc=0.65, config=SocConfig(initial_soc_std=0.01)
+    )
+    assert est.soc[0] == pytest.approx(cut["soc"][0], abs=0.03)
+    assert "initial SOC 0.65 disagrees" in start_notes(est)[0]

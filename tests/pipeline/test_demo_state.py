@@ -44,6 +44,9 @@ def test_state_demo_scores_soc_and_soh_against_the_truth(tmp_path: Path) -> None
     assert abs(report.soc_file_by_file_rmse_percent - report.soc_rmse_percent) < 0.05
     # guessed 30 points low with no rest to start from: corrected within the first minutes
     assert report.soc_wrong_start_rmse_percent < 3.0
+    # the true SOC given at the cut: declared known, it is held at least as well as a guess is
+    as_guess, as_known = report.soc_known_start_rmse_percent
+    assert as_known <= as_guess < 1.0, report.soc_known_start_rmse_percent
     # the BMS's 30 mA offset, read at the drive's rest
     assert report.current_offset_read_a == pytest.approx(0.03, abs=0.005)
     assert sorted(report.temperatures_celsius) == [5.0, 25.0]

@@ -151,6 +151,10 @@ def test_bad_inputs_are_data_errors(files: dict[str, Path], tmp_path: Path) -> N
     model = state.fit_cell_model(files["ocv"], [files["pulse"]])
     with pytest.raises(DataError, match=r"within 0\.\.1"):
         state.soc_trace(files["drive"], model, initial_soc=1.5)
+    with pytest.raises(DataError, match="needs --initial-soc"):
+        state.soc_trace(files["drive"], model, initial_soc_std=0.01)
+    with pytest.raises(DataError, match=r"--initial-soc-std: must be within 0\.\.1 and above 0, got 0"):
+        state.soc_trace(files["drive"], model, initial_soc=1.0, initial_soc_std=0.0)
     bad = tmp_path / "m.json"
     bad.write_text("{not json")
     with pytest.raises(DataError, match="not JSON"):
@@ -194,6 +198,14 @@ def test_commands_end_to_end(files: dict[str, Path], tmp_path: Path) -> None:
     assert wrong.exit_code == 0, wrong.output
     assert "initial SOC 0.6 disagrees with the first minutes' voltage" in wrong.output
     assert pl.read_csv(out)["soc"][0] > 0.95  # the truth is 1.0: only rest came before the cut
+    # declared known to one point: held tighter than the voltage's own spread of it
+    stds = []
+    for declared in ([], ["--initial-soc-std", "0.01"]):
+        args = ["soc", str(cut), "--cell-model", str(model), "--initial-soc", "1.0", *declared]
+        done = runner.invoke(app, [*args, "-o", str(out)])
+        assert done.exit_code == 0, done.output
+        stds.append(pl.read_csv(out)["soc_std"][0])
+    assert stds[1] < 0.7 * stds[0], stds
 
 
 @pytest.mark.shared_data

@@ -72,6 +72,9 @@ class SocConfig:
     #: compare a start that is not at rest with the first minutes' voltage (`soc_start`): a given initial SOC
     #: this many of its std from the voltage's own best start is replaced by what the voltage says; 0: off
     start_check_std: float = 2.0
+    #: ... and only when it is this far off too: a start declared better known (a smaller `initial_soc_std`)
+    #: narrows the prior, not the check, which is there for a wrong guess, not a cold model's error
+    start_check_min_soc: float = 0.20
     #: after this long at rest (every reading below `rest_current_c_rate`), the reading is the current
     #: sensor's offset (nothing flows), trusted to `rest_current_std_a`; 0: off
     rest_offset_after_s: float = 300.0
@@ -294,7 +297,7 @@ class SocFilter:
         off = abs(verdict.best_soc - s0)
         if off <= verdict.soc_std:  # borne out: the guess, known as well as the first minutes know it
             return replace(verdict, soc=s0, soc_std=min(verdict.soc_std, std)), True
-        if off <= cfg.start_check_std * std:  # the guess is kept, as uncertain as it was given
+        if off <= max(cfg.start_check_std * std, cfg.start_check_min_soc):  # kept, as sure as it was given
             return None, False
         # contradicted: the guess was wrong by more than its stated spread, so it is no evidence of the start
         # either (a Gaussian prior that far off would still pull the start towards itself)

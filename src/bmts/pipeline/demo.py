@@ -122,6 +122,8 @@ def _state_lines(state: StateReport) -> str:
         f" filter state (bmts soc --state): {state.soc_file_by_file_rmse_percent:.2f}%"
         f"\n  cut where driving starts and guessed 30 points low: {state.soc_wrong_start_rmse_percent:.2f}% over"
         " the first 10 minutes (the guess is checked against the first minutes' voltage)"
+        f"\n  cut there, the true SOC given: {state.soc_known_start_rmse_percent[0]:.2f}% as a guess,"
+        f" {state.soc_known_start_rmse_percent[1]:.2f}% declared known (--initial-soc-std 0.01)"
         f"\n  current-sensor offset read at the drive's 10 min rest: {state.current_offset_read_a * 1000:.0f} mA"
         f" (the BMS's: {CURRENT_OFFSET_A * 1000:.0f} mA)"
         "\nSOH of each cell, from full cycles and from 3.8-4.1 V charge windows only (bmts soh; then the windows"

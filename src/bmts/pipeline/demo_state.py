@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 
 from bmts.analytics.ecm import CellModel
-from bmts.analytics.soc import SocFilter, coulomb_count
+from bmts.analytics.soc import SocConfig, SocFilter, coulomb_count
 from bmts.analytics.soh import Window
 from bmts.ingest import read_timeseries, write_bdf
 from bmts.pipeline import state
@@ -32,6 +32,8 @@ class StateReport:
     coulomb_counting_rmse_percent: float
     soc_file_by_file_rmse_percent: float  # the same drive as three telemetry files and a saved filter state
     soc_wrong_start_rmse_percent: float  # cut where driving starts, guessed 30 points low: the first 10 min
+    #: cut where driving starts, the true SOC given: as a +-10-point guess, and declared known to a point
+    soc_known_start_rmse_percent: tuple[float, float]
     current_offset_read_a: float  # the BMS current sensor's offset as the filter read it at the drive's rest
     soh: pl.DataFrame  # battery_id, SOH ± std: full cycles, charge windows, windows on reference cells
 
@@ -56,6 +58,7 @@ def run_state_demo(
     )
     by_file = _soc_file_by_file(drive, model, folder / "field", lab.drive_initial_soc)
     wrong_start = _wrong_start_first_minutes(drive, model, lab.drive_true_soc, str(lab.drive))
+    known_start = _known_start(drive, model, lab.drive_true_soc, str(lab.drive))
     at_rest = drive.filter(pl.col("test_time_second") < DRIVE_REST_S)
     offset_read = (
         SocFilter(model, lab.drive_initial_soc)
@@ -93,6 +96,7 @@ def run_state_demo(
         _rmse_percent(counted, lab.drive_true_soc),
         _rmse_percent(by_file, lab.drive_true_soc),
         wrong_start,
+        known_start,
         offset_read,
         pl.DataFrame(rows),
     )
@@ -124,14 +128,34 @@ def _wrong_start_first_minutes(
 ) -> float:
     """`bmts soc --initial-soc` 30 points below the truth on the drive cut where driving starts (no rest
     voltage to start from): the RMSE (%) over the first 10 minutes, where the start check acts."""
-    i = drive["current_ampere"].to_numpy()
-    k = int(np.argmax(np.abs(i) > 0.02 * model.capacity_ah))
+    k = _driving_starts(drive, model)
     cut = drive.slice(k)
     guess = max(float(true_soc[k]) - 0.3, 0.0)
     trace, _ = state.soc_of_frame(cut, model, guess, where=where)
     t = cut["test_time_second"].to_numpy()
     first = t - t[0] < 600.0
     return _rmse_percent(trace["soc"].to_numpy()[first], true_soc[k:][first])
+
+
+def _known_start(
+    drive: pl.DataFrame, model: CellModel, true_soc: np.ndarray, where: str
+) -> tuple[float, float]:
+    """The drive cut where driving starts, the true SOC given (`--initial-soc`): the RMSE (%) with it taken as
+    a guess, and declared known to a point (`--initial-soc-std 0.01`)."""
+    k = _driving_starts(drive, model)
+    cut = drive.slice(k)
+    guess, known = (
+        state.soc_of_frame(cut, model, float(true_soc[k]), SocConfig(initial_soc_std=std), where)[0]
+        for std in (SocConfig().initial_soc_std, 0.01)
+    )
+    return _rmse_percent(guess["soc"].to_numpy(), true_soc[k:]), _rmse_percent(
+        known["soc"].to_numpy(), true_soc[k:]
+    )
+
+
+def _driving_starts(drive: pl.DataFrame, model: CellModel) -> int:
+    i = drive["current_ampere"].to_numpy()
+    return int(np.argmax(np.abs(i) > 0.02 * model.capacity_ah))
 
 
 def _reference_rows(frame: pl.DataFrame, cell_id: str, nominal: float) -> pl.DataFrame | None:

@@ -194,10 +194,15 @@ def load_model(path: str | Path) -> CellModel:
 
 
 def soc_trace(
-    path: str | Path, model: CellModel, initial_soc: float | None = None, config: SocConfig | None = None
+    path: str | Path,
+    model: CellModel,
+    initial_soc: float | None = None,
+    config: SocConfig | None = None,
+    initial_soc_std: float | None = None,
 ) -> tuple[pl.DataFrame, list[str]]:
-    """`test_time_second, soc, soc_std` for every sample of a file, and warnings."""
-    _check_soc_inputs(model, initial_soc)
+    """`test_time_second, soc, soc_std` for every sample of a file, and warnings. `initial_soc_std`: how
+    well `initial_soc` is known (default: a guess, `SocConfig.initial_soc_std`)."""
+    config = _soc_config(model, initial_soc, initial_soc_std, config)
     repairs: list[Repair] = []
     frame = read_timeseries(path, repairs)
     trace, warnings = soc_of_frame(frame, model, initial_soc, config, str(path))
@@ -205,18 +210,25 @@ def soc_trace(
 
 
 def soc_trace_resumed(
-    path: str | Path, model: CellModel, state_path: str | Path, initial_soc: float | None = None
+    path: str | Path,
+    model: CellModel,
+    state_path: str | Path,
+    initial_soc: float | None = None,
+    initial_soc_std: float | None = None,
 ) -> tuple[pl.DataFrame, list[str], dict[str, object]]:
     """`soc_trace` continuing the filter saved at `state_path` by the previous file's call, if any, and
     the filter's new state, for `save_soc_state` once the trace is safely written (a trace lost after its
     state was saved could not be made again: the next call refuses a file the state has passed)."""
-    _check_soc_inputs(model, initial_soc)
+    config = _soc_config(model, initial_soc, initial_soc_std, None)
     repairs: list[Repair] = []
     frame = read_timeseries(path, repairs)
     notes = [f"{r.detail} ({r.rows} times)" for r in repairs]
-    soc_filter, base, resumed = _resumed_filter(Path(state_path), model, initial_soc, frame, str(path))
+    soc_filter, base, resumed = _resumed_filter(
+        Path(state_path), model, initial_soc, config, frame, str(path)
+    )
     if resumed and initial_soc is not None:
-        notes.append(f"--initial-soc ignored: the filter resumes from {state_path}")
+        given = "--initial-soc" + (" and --initial-soc-std" if initial_soc_std is not None else "")
+        notes.append(f"{given} ignored: the filter resumes from {state_path}")
     trace, warnings = soc_of_frame(frame, model, initial_soc, None, str(path), soc_filter, base)
     return trace, notes + warnings, {**soc_filter.state(), "time_base": base}
 
@@ -229,14 +241,19 @@ def save_soc_state(state_path: str | Path, soc_state: dict[str, object]) -> Path
 
 
 def _resumed_filter(
-    path: Path, model: CellModel, initial_soc: float | None, frame: pl.DataFrame, where: str
+    path: Path,
+    model: CellModel,
+    initial_soc: float | None,
+    config: SocConfig | None,
+    frame: pl.DataFrame,
+    where: str,
 ) -> tuple[SocFilter, str, bool]:
     """The filter saved at `path` (or a new one), the time base it runs on (Unix time when the files have
     it, as consecutive telemetry files each restart their test time) and whether it was resumed."""
     unix = "unix_time_second" in frame.columns and bool(frame["unix_time_second"].is_not_null().all())
     base = "unix_time_second" if unix else "test_time_second"
     if not path.exists():
-        return SocFilter(model, initial_soc), base, False
+        return SocFilter(model, initial_soc, config), base, False
     saved = read_json(path)
     if not isinstance(saved, dict) or saved.get("time_base") != base:
         raise DataError(Issue(f"--state {path}", f"not a SOC filter state on this file's time base ({base})"))
@@ -284,6 +301,20 @@ def _check_soc_inputs(model: CellModel, initial_soc: float | None) -> None:
         raise DataError(Issue("--initial-soc", f"SOC must be within 0..1, got {initial_soc}"))
     if not model.tables:
         raise DataError(Issue("model", "the cell model has no ECM tables"))
+
+
+def _soc_config(
+    model: CellModel, initial_soc: float | None, initial_soc_std: float | None, config: SocConfig | None
+) -> SocConfig | None:
+    """`config` with the given initial SOC's declared spread, once the inputs are checked."""
+    _check_soc_inputs(model, initial_soc)
+    if initial_soc_std is None:
+        return config
+    if initial_soc is None:
+        raise DataError(Issue("--initial-soc-std", "needs --initial-soc (the SOC it is the spread of)"))
+    if not 0.0 < initial_soc_std <= 1.0:
+        raise DataError(Issue("--initial-soc-std", f"must be within 0..1 and above 0, got {initial_soc_std}"))
+    return replace(config or SocConfig(), initial_soc_std=initial_soc_std)
 
 
 def _gap_warnings(t: np.ndarray, i: np.ndarray, longest_s: float, rest_a: float) -> list[str]:

@@ -134,6 +134,14 @@ def soc_command(
     initial_soc: Annotated[
         float | None, typer.Option("--initial-soc", help="SOC guess at the first sample (0..1)")
     ] = None,
+    initial_soc_std: Annotated[
+        float | None,
+        typer.Option(
+            "--initial-soc-std",
+            help="how well --initial-soc is known, as a standard deviation (default 0.1, a guess; e.g. 0.01 "
+            "for a start known to one point, such as right after a full charge)",
+        ),
+    ] = None,
     state_file: Annotated[
         Path | None,
         typer.Option(
@@ -145,10 +153,12 @@ def soc_command(
     """SOC trace by an extended Kalman filter that also estimates the current sensor's offset and gain."""
     model = state.load_model(cell_model)
     if state_file is None:
-        frame, warnings = state.soc_trace(path, model, initial_soc)
+        frame, warnings = state.soc_trace(path, model, initial_soc, initial_soc_std=initial_soc_std)
         write_frame(frame, output)
     else:  # the state is saved only once the trace is written
-        frame, warnings, soc_state = state.soc_trace_resumed(path, model, state_file, initial_soc)
+        frame, warnings, soc_state = state.soc_trace_resumed(
+            path, model, state_file, initial_soc, initial_soc_std
+        )
         write_frame(frame, output)
         state.save_soc_state(state_file, soc_state)
     for w in warnings:
