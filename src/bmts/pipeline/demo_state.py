@@ -145,12 +145,10 @@ def _known_start(
     k = _driving_starts(drive, model)
     cut = drive.slice(k)
     guess, known = (
-        state.soc_of_frame(cut, model, float(true_soc[k]), SocConfig(initial_soc_std=std), where)[0]
+        state.soc_of_frame(cut, model, float(true_soc[k]), SocConfig(initial_soc_std=std), where)[0]["soc"]
         for std in (SocConfig().initial_soc_std, 0.01)
     )
-    return _rmse_percent(guess["soc"].to_numpy(), true_soc[k:]), _rmse_percent(
-        known["soc"].to_numpy(), true_soc[k:]
-    )
+    return _rmse_percent(guess.to_numpy(), true_soc[k:]), _rmse_percent(known.to_numpy(), true_soc[k:])
 
 
 def _driving_starts(drive: pl.DataFrame, model: CellModel) -> int:
