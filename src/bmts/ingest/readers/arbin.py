@@ -1,4 +1,5 @@
-"""Arbin MITS Pro exports: CSV, and XLSX workbooks with one or more `Channel_*` sheets.
+"""Arbin MITS Pro exports: CSV, and workbooks (XLSX, or the legacy XLS that Arbin's Excel add-in and
+older MITS Pro versions write) with one or more `Channel_*` sheets.
 
 Arbin's current is already positive while charging. `Date_Time` (lab local time, no zone in the
 file) is stored as Unix time read as UTC. Several `Channel_*` sheets of one channel are the pieces
@@ -18,6 +19,9 @@ import polars as pl
 from bmts.ingest.base import Chunk
 from bmts.ingest.csvio import header_fields, iter_csv, open_text_head
 from bmts.schema import DataError, Issue, Repair
+
+#: the first bytes of a workbook: XLSX (a zip archive) or XLS (an OLE2 compound document)
+WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 
 
 def _key(header: str) -> str:
@@ -68,13 +72,13 @@ def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 class ArbinReader:
-    """Arbin MITS Pro CSV and XLSX exports."""
+    """Arbin MITS Pro CSV, XLSX and XLS exports."""
 
     name: ClassVar[str] = "arbin"
     extensions: ClassVar[tuple[str, ...]] = (".csv", ".xlsx", ".xls")
 
     def sniff(self, path: Path, head: bytes) -> float:
-        if head.startswith(b"PK\x03\x04"):
+        if head.startswith(WORKBOOK_MAGIC):
             try:
                 sheets = fastexcel.read_excel(path).sheet_names
             except Exception:
@@ -87,15 +91,15 @@ class ArbinReader:
 
     def read(self, path: Path, repairs: list[Repair]) -> Iterator[Chunk]:
         with open(path, "rb") as fh:
-            zipped = fh.read(4) == b"PK\x03\x04"
-        yield from (self._xlsx(path) if zipped else self._csv(path))
+            workbook = fh.read(8).startswith(WORKBOOK_MAGIC)
+        yield from (self._workbook(path) if workbook else self._csv(path))
 
     def _csv(self, path: Path) -> Iterator[Chunk]:
         numeric = {h for h in header_fields(path) if _key(h) in COLUMNS}
         for frame, line in iter_csv(path, numeric):
             yield Chunk(_canonical(frame), line)
 
-    def _xlsx(self, path: Path) -> Iterator[Chunk]:
+    def _workbook(self, path: Path) -> Iterator[Chunk]:
         try:
             book = fastexcel.read_excel(path)
         except Exception as e:
