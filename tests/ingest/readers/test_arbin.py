@@ -51,16 +51,18 @@ def write_xls(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
             sheet.write(0, j, head)
         for i, row in enumerate(data, start=1):
             for j, value in enumerate(row):
-                sheet.write(i, j, value, dates) if isinstance(value, datetime) else sheet.write(i, j, value)
+                sheet.write(i, j, value, dates if isinstance(value, datetime) else xlwt.Style.default_style)
     book.save(str(path))
     return path
 
 
-@pytest.mark.parametrize("write", [write_xlsx, write_xls], ids=["xlsx", "xls"])
-def test_a_workbook_reads_as_one_series_across_its_channel_sheets(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
-    path = write(
-        tmp_path / f"cell.{write.__name__[-4:]}", {"Channel_1-008": rows(), "Channel_1-008_2": rows(20, 40)}
-    )
+WRITERS = {"xlsx": write_xlsx, "xls": write_xls}
+
+
+@pytest.mark.parametrize("suffix", WRITERS)
+def test_a_workbook_reads_as_one_series_across_its_channel_sheets(tmp_path: Path, suffix: str) -> None:
+    sheets = {"Channel_1-008": rows(), "Channel_1-008_2": rows(20, 40)}
+    path = WRITERS[suffix](tmp_path / f"cell.{suffix}", sheets)
     assert detect(path).name == "arbin"
     frame = read_timeseries(path)
     assert frame.height == 60
@@ -79,9 +81,9 @@ def test_xls_and_xlsx_of_the_same_rows_are_the_same_frame(tmp_path: Path) -> Non
         assert np.allclose(a[column].to_numpy(), b[column].to_numpy(), equal_nan=True), column
 
 
-@pytest.mark.parametrize("write", [write_xlsx, write_xls], ids=["xlsx", "xls"])
-def test_a_workbook_of_two_channels_is_refused(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
-    path = write(tmp_path / f"two.{write.__name__[-4:]}", {"Channel_1-003": rows(), "Channel_2-004": rows()})
+@pytest.mark.parametrize("suffix", WRITERS)
+def test_a_workbook_of_two_channels_is_refused(tmp_path: Path, suffix: str) -> None:
+    path = WRITERS[suffix](tmp_path / f"two.{suffix}", {"Channel_1-003": rows(), "Channel_2-004": rows()})
     with pytest.raises(DataError, match="several channels in one workbook"):
         read_timeseries(path)
 
