@@ -23,8 +23,14 @@ def test_issue_names_file_row_and_column() -> None:
 def test_data_model_doc_lists_every_column() -> None:
     from pathlib import Path
 
-    from bmts.schema import CYCLE_COLUMNS, DISCHARGE_CURVE_COLUMNS
+    from bmts.schema import (
+        CAPACITY_HISTORY_COLUMNS,
+        CYCLE_COLUMNS,
+        DISCHARGE_CURVE_COLUMNS,
+        TELEMETRY_COLUMNS,
+    )
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "data-model.md").read_text()
-    for column in (*TIMESERIES.values(), *CYCLE_COLUMNS, *DISCHARGE_CURVE_COLUMNS):
+    tables = (CYCLE_COLUMNS, DISCHARGE_CURVE_COLUMNS, CAPACITY_HISTORY_COLUMNS, TELEMETRY_COLUMNS)
+    for column in (*TIMESERIES.values(), *(c for table in tables for c in table)):
         assert f"| `{column.name}` | {column.label} |" in doc, column.name

@@ -15,10 +15,10 @@ from bmts.analytics.ecm import CellModel
 from bmts.analytics.soc import SocConfig, SocFilter, coulomb_count
 from bmts.analytics.soh import Window
 from bmts.ingest import read_timeseries, write_bdf
-from bmts.pipeline import state
+from bmts.pipeline import state, telemetry_state
 from bmts.pipeline.analysis import battery_frame
 from bmts.pipeline.pybamm_thevenin import export_pybamm_parameters
-from bmts.pipeline.sample_lab import DRIVE_REST_S, write_lab
+from bmts.pipeline.sample_lab import DRIVE_REST_S, pack_telemetry, true_cell_model, write_lab
 from bmts.schema import DataError
 from bmts.storage import Store
 
@@ -35,6 +35,7 @@ class StateReport:
     #: cut where driving starts, the true SOC given: as a +-10-point guess, and declared known to a point
     soc_known_start_rmse_percent: tuple[float, float]
     current_offset_read_a: float  # the BMS current sensor's offset as the filter read it at the drive's rest
+    pack_soc_rmse_percent: dict[str, float]  # per cell of a pack's telemetry file (pack_id, cell_id rows)
     soh: pl.DataFrame  # battery_id, SOH ± std: full cycles, charge windows, windows on reference cells
 
 
@@ -65,6 +66,7 @@ def run_state_demo(
         .update(*(at_rest[c].to_numpy() for c in ("test_time_second", "voltage_volt", "current_ampere")))
         .current_offset_a
     )
+    pack = _pack_soc(model, folder / "field" / "pack-1.telemetry.csv")
     rows = []
     frames = {cell_id: battery_frame(store, cell_id) for cell_id in cell_ids}
     references = {c: _reference_rows(frames[c], c, n) for c, n in zip(cell_ids, nominal_ah, strict=True)}
@@ -98,8 +100,21 @@ def run_state_demo(
         wrong_start,
         known_start,
         offset_read,
+        pack,
         pl.DataFrame(rows),
     )
+
+
+def _pack_soc(model: CellModel, path: Path) -> dict[str, float]:
+    """`bmts soc` on a pack's telemetry: each cell's RMSE against its true SOC."""
+    frame, truth = pack_telemetry(true_cell_model())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_csv(path)
+    trace, _, _ = telemetry_state.soc_of_telemetry(path, model)
+    return {
+        cell: _rmse_percent(trace.filter(pl.col("cell_id") == cell)["soc"].to_numpy(), soc)
+        for cell, soc in truth.items()
+    }
 
 
 def _soc_file_by_file(drive: pl.DataFrame, model: CellModel, folder: Path, initial_soc: float) -> np.ndarray:

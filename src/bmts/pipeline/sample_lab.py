@@ -9,7 +9,7 @@ and `bmts soc` can be scored on it. Deterministic for a given seed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -93,14 +93,54 @@ def drive_cycle(
     5-30 s segments between -3C and +1C (mean about -0.4C), 1 s logging, as the BMS measures it; and the
     true SOC per sample."""
     rng = np.random.default_rng(seed)
-    t = np.arange(0.0, seconds, 1.0)
-    edges = np.cumsum(rng.uniform(5, 30, int(seconds / 5)))
-    i = np.clip(rng.normal(-0.4, 1.0, edges.size), -3, 1)[np.searchsorted(edges, t)] * model.capacity_ah
-    i[t < DRIVE_REST_S] = 0.0
+    t, i = _drive_current(model.capacity_ah, seconds, rng)
     v, soc = simulate_voltage(model, t, i, initial_soc, DRIVE_TEMPERATURE_CELSIUS)
     measured_v = v + rng.normal(0.0, VOLTAGE_NOISE_V, v.size)
     measured_i = CURRENT_GAIN * i + CURRENT_OFFSET_A
     return _frame(t, measured_v, measured_i, DRIVE_TEMPERATURE_CELSIUS), soc
+
+
+def _drive_current(
+    capacity_ah: float, seconds: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    t = np.arange(0.0, seconds, 1.0)
+    edges = np.cumsum(rng.uniform(5, 30, int(seconds / 5)))
+    i = np.clip(rng.normal(-0.4, 1.0, edges.size), -3, 1)[np.searchsorted(edges, t)] * capacity_ah
+    i[t < DRIVE_REST_S] = 0.0
+    return t, i
+
+
+#: the sample pack's series cells: each its own start SOC (they drift apart) and remaining capacity
+PACK_CELLS = {"cell-1": (0.92, 1.00), "cell-2": (0.88, 0.98), "cell-3": (0.84, 0.96)}
+PACK_START_UNIX_S = 1_767_225_600.0  # 2026-01-01 00:00 UTC
+
+
+def pack_telemetry(
+    model: CellModel, seconds: float = 3600.0, seed: int = 1
+) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
+    """A pack's BMS log as SPEC telemetry (`pack_id, cell_id, unix_time_second, ...`, rows of all cells
+    interleaved by time): series cells share the pack current, measured by one sensor with the drive
+    cycle's offset and gain error; each has its own start SOC, capacity and voltage noise. And the true
+    SOC per cell."""
+    rng = np.random.default_rng(seed)
+    t, i = _drive_current(model.capacity_ah, seconds, rng)
+    parts, truth = [], {}
+    for cell_id, (initial_soc, fade) in PACK_CELLS.items():
+        cell = replace(model, capacity_ah=model.capacity_ah * fade)
+        v, truth[cell_id] = simulate_voltage(cell, t, i, initial_soc, DRIVE_TEMPERATURE_CELSIUS)
+        parts.append(
+            pl.DataFrame(
+                {
+                    "pack_id": "pack-1",
+                    "cell_id": cell_id,
+                    "unix_time_second": PACK_START_UNIX_S + t,
+                    "voltage_volt": np.round(v + rng.normal(0.0, VOLTAGE_NOISE_V, v.size), 5),
+                    "current_ampere": np.round(CURRENT_GAIN * i + CURRENT_OFFSET_A, 5),
+                    "temperature_celsius": np.full(t.size, DRIVE_TEMPERATURE_CELSIUS),
+                }
+            )
+        )
+    return pl.concat(parts).sort("unix_time_second", maintain_order=True), truth
 
 
 def _frame(t: np.ndarray, v: np.ndarray, i: np.ndarray, temperature_celsius: float) -> pl.DataFrame:

@@ -202,7 +202,7 @@ def soc_trace(
 ) -> tuple[pl.DataFrame, list[str]]:
     """`test_time_second, soc, soc_std` for every sample of a file, and warnings. `initial_soc_std`: how
     well `initial_soc` is known (default: a guess, `SocConfig.initial_soc_std`)."""
-    config = _soc_config(model, initial_soc, initial_soc_std, config)
+    config = soc_config(model, initial_soc, initial_soc_std, config)
     repairs: list[Repair] = []
     frame = read_timeseries(path, repairs)
     trace, warnings = soc_of_frame(frame, model, initial_soc, config, str(path))
@@ -219,7 +219,7 @@ def soc_trace_resumed(
     """`soc_trace` continuing the filter saved at `state_path` by the previous file's call, if any, and
     the filter's new state, for `save_soc_state` once the trace is safely written (a trace lost after its
     state was saved could not be made again: the next call refuses a file the state has passed)."""
-    config = _soc_config(model, initial_soc, initial_soc_std, None)
+    config = soc_config(model, initial_soc, initial_soc_std, None)
     repairs: list[Repair] = []
     frame = read_timeseries(path, repairs)
     notes = [f"{r.detail} ({r.rows} times)" for r in repairs]
@@ -303,8 +303,11 @@ def _check_soc_inputs(model: CellModel, initial_soc: float | None) -> None:
         raise DataError(Issue("model", "the cell model has no ECM tables"))
 
 
-def _soc_config(
-    model: CellModel, initial_soc: float | None, initial_soc_std: float | None, config: SocConfig | None
+def soc_config(
+    model: CellModel,
+    initial_soc: float | None,
+    initial_soc_std: float | None,
+    config: SocConfig | None = None,
 ) -> SocConfig | None:
     """`config` with the given initial SOC's declared spread, once the inputs are checked."""
     _check_soc_inputs(model, initial_soc)
@@ -361,17 +364,22 @@ def soh_table(
     """`battery_id, cycle, capacity_ah, soh` (+ uncertainty, method, resistance) from full cycles where the
     data has discharges, else from partial charge windows (default 3.8-4.1 V); the windows calibrated on
     `references` (each a file or folder of one fully cycled cell of the same type) when given."""
+    window = soh_window(nominal_ah, window_v)
+    files = expand_paths(paths)
+    if not files:
+        raise DataError(Issue(" ".join(map(str, paths)) or "soh", "no files to read"))
+    calibration = window_calibration(references, nominal_ah, window) if references else None
+    table = soh_from_frame(stitched(files), nominal_ah, str(files[0]), window, calibration)
+    return table.select(pl.lit(_battery_id(files)).alias("battery_id"), pl.all())
+
+
+def soh_window(nominal_ah: float, window_v: tuple[float, float]) -> Window:
+    """The charge window, once `bmts soh`'s inputs are checked."""
     if not nominal_ah > 0:
         raise DataError(Issue("--nominal-capacity-ah", f"must be positive, got {nominal_ah}"))
     if not 0 < window_v[0] < window_v[1]:
         raise DataError(Issue("--window-v", f"needs 0 < LOW < HIGH, got {window_v[0]:g} {window_v[1]:g}"))
-    files = expand_paths(paths)
-    if not files:
-        raise DataError(Issue(" ".join(map(str, paths)) or "soh", "no files to read"))
-    window = Window(*window_v)
-    calibration = window_calibration(references, nominal_ah, window) if references else None
-    table = soh_from_frame(stitched(files), nominal_ah, str(files[0]), window, calibration)
-    return table.select(pl.lit(_battery_id(files)).alias("battery_id"), pl.all())
+    return Window(*window_v)
 
 
 def _full_cycles(

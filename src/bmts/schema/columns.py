@@ -149,3 +149,27 @@ CAPACITY_HISTORY_COLUMNS: tuple[Column, ...] = (
     _c("ah_throughput", "Ah Throughput / Ah", "Ah"),
     _c("temperature_celsius", "Temperature / degC", "degC"),
 )
+
+#: Pack / fleet telemetry (SPEC input): a long table, one row per cell per sample; other columns are allowed.
+TELEMETRY_COLUMNS: tuple[Column, ...] = (
+    _c("pack_id", "Pack ID", "", "string", required=True),
+    _c("cell_id", "Cell ID", "", "string", required=True),
+    _c(
+        "unix_time_second",
+        "Unix Time / s",
+        "s",
+        required=True,
+        monotonic=Monotonic.NON_DECREASING,
+        description="seconds since 1970-01-01 UTC; increasing within each cell",
+    ),
+    _c("voltage_volt", "Voltage / V", "V", required=True, description="cell voltage"),
+    _c(
+        "current_ampere",
+        "Current / A",
+        "A",
+        required=True,
+        sign=CURRENT_SIGN,
+        description="the pack current (series cells share it)",
+    ),
+    _c("temperature_celsius", "Temperature / degC", "degC", required=True, description="cell temperature"),
+)

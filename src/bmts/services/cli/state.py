@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from bmts.ingest.bdf_writer import write_frame
-from bmts.pipeline import pybamm_thevenin, state
+from bmts.pipeline import pybamm_thevenin, state, telemetry_state
 from bmts.schema import DataError, Issue
 
 err = Console(stderr=True)
@@ -128,7 +128,9 @@ def export_command(
 
 
 def soc_command(
-    path: Annotated[Path, typer.Argument(help="time series of one cell")],
+    path: Annotated[
+        Path, typer.Argument(help="time series of one cell, or pack telemetry (one trace per cell)")
+    ],
     cell_model: Annotated[Path, typer.Option("--cell-model", help="model JSON from `bmts cell-model fit`")],
     output: Annotated[Path, typer.Option("-o", "--output", help="CSV or Parquet: test_time_second, soc")],
     initial_soc: Annotated[
@@ -150,8 +152,20 @@ def soc_command(
         ),
     ] = None,
 ) -> None:
-    """SOC trace by an extended Kalman filter that also estimates the current sensor's offset and gain."""
+    """SOC trace by an extended Kalman filter that also estimates the current sensor's offset and gain.
+    Given pack telemetry (`pack_id, cell_id, ...` columns), one trace per cell."""
     model = state.load_model(cell_model)
+    if telemetry_state.is_telemetry(path):
+        frame, warnings, soc_state = telemetry_state.soc_of_telemetry(
+            path, model, initial_soc, initial_soc_std, state_file
+        )
+        write_frame(frame, output)
+        if state_file is not None and soc_state is not None:
+            state.save_soc_state(state_file, soc_state)
+        cells = frame.select("pack_id", "cell_id").unique().height
+        _warn(path, warnings)
+        out.print(f"wrote {output}: {frame.height} samples of {cells} cells", markup=False)
+        return
     if state_file is None:
         frame, warnings = state.soc_trace(path, model, initial_soc, initial_soc_std=initial_soc_std)
         write_frame(frame, output)
@@ -161,13 +175,20 @@ def soc_command(
         )
         write_frame(frame, output)
         state.save_soc_state(state_file, soc_state)
-    for w in warnings:
-        err.print(f"warning: {path}: {w}", markup=False, highlight=False, soft_wrap=True)
+    _warn(path, warnings)
     out.print(f"wrote {output}: {frame.height} samples, final SOC {frame['soc'][-1]:.3f}", markup=False)
 
 
+def _warn(path: Path, warnings: list[str]) -> None:
+    for w in warnings:
+        err.print(f"warning: {path}: {w}", markup=False, highlight=False, soft_wrap=True)
+
+
 def soh_command(
-    paths: Annotated[list[Path], typer.Argument(help="files of one cell (any supported format)")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="files of one cell (any supported format), or one pack-telemetry file"),
+    ],
     nominal_capacity_ah: Annotated[float, typer.Option("--nominal-capacity-ah", help="rated capacity, Ah")],
     output: Annotated[Path, typer.Option("-o", "--output", help="CSV or Parquet")],
     window_v: Annotated[
@@ -184,7 +205,17 @@ def soh_command(
     ] = None,
 ) -> None:
     """Per-cycle capacity and SOH (full cycles, else partial 3.8-4.1 V charge windows) with uncertainty,
-    and resistance growth from current steps."""
+    and resistance growth from current steps. Given one pack-telemetry file, per cell."""
+    if len(paths) == 1 and paths[0].is_file() and telemetry_state.is_telemetry(paths[0]):
+        table, warnings = telemetry_state.soh_of_telemetry(
+            paths[0], nominal_capacity_ah, window_v, reference or ()
+        )
+        write_frame(table, output)
+        _warn(paths[0], warnings)
+        out.print(
+            f"wrote {output}: {table.height} cycles of {table['battery_id'].n_unique()} cells", markup=False
+        )
+        return
     table = state.soh_table(paths, nominal_capacity_ah, window_v, reference or ())
     write_frame(table, output)
     method = table["method"][0] if table.height else "none"

@@ -1,0 +1,145 @@
+"""Pack / fleet telemetry (SPEC input): a long CSV or Parquet table, one row per cell per sample, with
+`pack_id, cell_id, unix_time_second, voltage_volt, current_ampere, temperature_celsius` (other columns
+allowed). Read, checked and split into one canonical time series per cell; never touches storage.
+
+Rows of different cells may interleave; within a cell, time must increase in file order. A row repeated
+exactly (a re-sent BMS message) is dropped and reported as a repair; two different readings of one cell at
+one time are refused, as is any missing or non-numeric value in the required columns.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+
+from bmts.ingest.csvio import open_text_head
+from bmts.schema import TELEMETRY_COLUMNS, DataError, Issue, Repair
+
+KEYS = ("pack_id", "cell_id")
+REQUIRED = tuple(c.name for c in TELEMETRY_COLUMNS if c.required)
+NUMERIC = tuple(c.name for c in TELEMETRY_COLUMNS if c.required and c.dtype == "float64")
+PARQUET_MAGIC = b"PAR1"
+_ROW = "__row"  # the input row of each sample, for errors
+
+
+class CellSeries(NamedTuple):
+    """One cell's samples as a canonical time series (test time from the cell's first sample)."""
+
+    pack_id: str
+    cell_id: str
+    frame: (
+        pl.DataFrame
+    )  # test_time_second, unix_time_second, voltage_volt, current_ampere, temperature_t1_celsius
+
+
+def header(path: str | Path) -> list[str]:
+    """Column names of a CSV (possibly gzipped) or Parquet file; empty if it is neither or unreadable."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(64 * 1024)
+        if head.startswith(PARQUET_MAGIC):
+            return list(pq.read_schema(p).names)
+        lines = open_text_head(p, head).splitlines()
+    except (OSError, ValueError):
+        return []
+    return [name.strip() for name in next(csv.reader(lines[:1]), [])]
+
+
+def is_telemetry(path: str | Path) -> bool:
+    """Whether a file is pack telemetry (its header names `pack_id` and `cell_id`) rather than one cell's."""
+    names = header(path)
+    return all(k in names for k in KEYS)
+
+
+def read_telemetry(path: str | Path, repairs: list[Repair] | None = None) -> list[CellSeries]:
+    """Every cell's samples of a telemetry file, in order of first appearance; a one-line `DataError`
+    naming the file, row and column for anything that cannot be accepted."""
+    where = str(path)
+    frame = _read(Path(path), where)
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise DataError(
+            Issue(
+                where,
+                f"telemetry needs column {missing[0]} (found: {', '.join(frame.columns)})",
+                column=missing[0],
+            )
+        )
+    frame = frame.select(REQUIRED).with_row_index(_ROW, offset=2 if _is_text(Path(path)) else 1)
+    frame = frame.with_columns([_number(frame, name, where) for name in NUMERIC])
+    for key in KEYS:
+        frame = frame.with_columns(pl.col(key).cast(pl.String).str.strip_chars())
+        empty = frame.filter(pl.col(key).is_null() | (pl.col(key) == ""))
+        if empty.height:
+            raise DataError(Issue(where, f"no {key}", row=int(empty[_ROW][0]), column=key))
+    frame, dropped = _drop_repeats(frame)
+    if dropped and repairs is not None:
+        repairs.append(Repair("duplicate_rows", "telemetry rows repeated exactly were dropped", dropped))
+    return [_cell(part, where) for part in frame.partition_by(list(KEYS), maintain_order=True)]
+
+
+def _is_text(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return not fh.read(4).startswith(PARQUET_MAGIC)
+
+
+def _read(path: Path, where: str) -> pl.DataFrame:
+    try:
+        if not _is_text(path):
+            return pl.read_parquet(path)
+        return pl.read_csv(path, infer_schema=False)  # as text: each value is checked below, naming its row
+    except OSError as e:
+        raise DataError(Issue(where, f"cannot read: {e.strerror or e}")) from None
+    except (pl.exceptions.PolarsError, ValueError) as e:
+        raise DataError(Issue(where, f"not a CSV or Parquet table: {str(e).splitlines()[0][:100]}")) from None
+
+
+def _number(frame: pl.DataFrame, name: str, where: str) -> pl.Series:
+    column = frame[name]
+    values = column.cast(pl.Float64, strict=False)
+    bad = values.is_null() | ~values.is_finite()
+    if bool(bad.any()):
+        k = int(np.flatnonzero(bad.to_numpy())[0])
+        raw = column[k]
+        message = "missing value" if raw is None or str(raw).strip() == "" else f"not a number: {raw!r}"
+        raise DataError(Issue(where, message, row=int(frame[_ROW][k]), column=name))
+    return values
+
+
+def _drop_repeats(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Without rows that repeat an earlier row exactly, and how many there were."""
+    kept = frame.unique(subset=list(REQUIRED), keep="first", maintain_order=True)
+    return kept, frame.height - kept.height
+
+
+def _cell(part: pl.DataFrame, where: str) -> CellSeries:
+    pack, cell = str(part["pack_id"][0]), str(part["cell_id"][0])
+    t = part["unix_time_second"].to_numpy()
+    back = np.flatnonzero(np.diff(t) <= 0)
+    if back.size:
+        k = int(back[0]) + 1
+        how = "the same time as" if t[k] == t[k - 1] else "earlier than"
+        raise DataError(
+            Issue(
+                where,
+                f"pack {pack} cell {cell}: a sample at {how} this cell's previous one (row {part[_ROW][k - 1]})",
+                row=int(part[_ROW][k]),
+                column="unix_time_second",
+            )
+        )
+    frame = pl.DataFrame(
+        {
+            "test_time_second": t - t[0],
+            "unix_time_second": t,
+            "voltage_volt": part["voltage_volt"],
+            "current_ampere": part["current_ampere"],
+            "temperature_t1_celsius": part["temperature_celsius"],
+        }
+    )
+    return CellSeries(pack, cell, frame)

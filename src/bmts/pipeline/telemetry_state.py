@@ -1,0 +1,148 @@
+"""SOC and SOH of every cell of a pack / fleet telemetry file (`bmts soc` and `bmts soh` given telemetry).
+
+Each cell's samples go through the same estimators as one cell's file (`pipeline.state`): its own SOC
+filter, its own current-sensor offset and gain (a pack's cells share the current, but each cell's
+voltage sees the model's error in its own way), its own cycles and SOH. The streaming state keeps one
+filter per cell, so an hourly telemetry file of a whole pack continues where the last one stopped; a cell
+missing from a file keeps its state.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+from bmts.analytics.cycles import cycle_numbers
+from bmts.analytics.ecm import CellModel
+from bmts.analytics.soc import SocFilter
+from bmts.ingest.telemetry import CellSeries, is_telemetry, read_telemetry
+from bmts.pipeline import state
+from bmts.schema import DataError, Issue, Repair
+
+STATE_FORMAT = "bmts.soc-telemetry-state"
+TIME_BASE = "unix_time_second"  # consecutive telemetry files each restart nothing but Unix time
+MAX_NAMED_CELLS = 3  # a warning shared by many cells names this many of them
+
+__all__ = ["is_telemetry", "soc_of_telemetry", "soh_of_telemetry"]
+
+
+def soc_of_telemetry(
+    path: str | Path,
+    model: CellModel,
+    initial_soc: float | None = None,
+    initial_soc_std: float | None = None,
+    state_path: str | Path | None = None,
+) -> tuple[pl.DataFrame, list[str], dict[str, object] | None]:
+    """`pack_id, cell_id, unix_time_second, test_time_second, soc, soc_std` for every sample of every cell,
+    warnings (one line each, shared ones once), and, with `state_path`, the filters' new state for
+    `state.save_soc_state` once the trace is written (the state at `state_path`, if it exists, is continued)."""
+    config = state.soc_config(model, initial_soc, initial_soc_std)
+    repairs: list[Repair] = []
+    cells = read_telemetry(path, repairs)
+    saved = _read_state(Path(state_path)) if state_path is not None and Path(state_path).exists() else {}
+    notes = [f"{r.detail} ({r.rows} times)" for r in repairs]
+    if saved and initial_soc is not None:
+        notes.append(f"--initial-soc ignored for the {len(saved)} cells the state at {state_path} holds")
+    traces, warned = [], defaultdict(list)
+    for cell in cells:
+        key = _key(cell)
+        soc_filter = _filter(saved.get(key), model, cell, str(path), state_path) or SocFilter(
+            model, initial_soc, config
+        )
+        trace, warnings = state.soc_of_frame(
+            cell.frame, model, initial_soc, config, str(path), soc_filter, TIME_BASE
+        )
+        for w in warnings:
+            warned[w].append(key)
+        traces.append(
+            trace.select(
+                pl.lit(cell.pack_id).alias("pack_id"),
+                pl.lit(cell.cell_id).alias("cell_id"),
+                cell.frame[TIME_BASE],
+                pl.all(),
+            )
+        )
+        saved[key] = soc_filter.state()
+    new_state: dict[str, object] | None = None
+    if state_path is not None:
+        new_state = {"format": STATE_FORMAT, "time_base": TIME_BASE, "cells": saved}
+    return pl.concat(traces), notes + [_shared(w, keys) for w, keys in warned.items()], new_state
+
+
+def soh_of_telemetry(
+    path: str | Path,
+    nominal_ah: float,
+    window_v: tuple[float, float] = (3.8, 4.1),
+    references: Sequence[str | Path] = (),
+) -> tuple[pl.DataFrame, list[str]]:
+    """`pack_id, battery_id` (the cell id) and `bmts soh`'s columns per cell and cycle (cycles found from
+    the current: telemetry has no cycle counter), and warnings naming the cells that had nothing to go on."""
+    window = state.soh_window(nominal_ah, window_v)
+    calibration = state.window_calibration(references, nominal_ah, window) if references else None
+    tables, skipped = [], []
+    for cell in read_telemetry(path):
+        frame = cell.frame.with_columns(pl.Series("cycle", cycle_numbers(cell.frame)))
+        try:
+            table = state.soh_from_frame(frame, nominal_ah, str(path), window, calibration)
+        except DataError as e:
+            skipped.append(f"pack {cell.pack_id} cell {cell.cell_id}: {e.issue.message}")
+            continue
+        tables.append(
+            table.select(
+                pl.lit(cell.pack_id).alias("pack_id"), pl.lit(cell.cell_id).alias("battery_id"), pl.all()
+            )
+        )
+    if not tables:
+        raise DataError(Issue(str(path), skipped[0] if skipped else "no cells"))
+    return pl.concat(tables, how="diagonal_relaxed"), skipped
+
+
+def _key(cell: CellSeries) -> str:
+    return f"{cell.pack_id}/{cell.cell_id}"
+
+
+def _read_state(path: Path) -> dict[str, dict[str, object]]:
+    saved = state.read_json(path)
+    if (
+        not isinstance(saved, dict)
+        or saved.get("format") != STATE_FORMAT
+        or not isinstance(saved.get("cells"), dict)
+    ):
+        raise DataError(
+            Issue(f"--state {path}", "not a SOC state of telemetry (one cell's state is another file)")
+        )
+    return dict(saved["cells"])
+
+
+def _filter(
+    saved: dict[str, object] | None, model: CellModel, cell: CellSeries, where: str, state_path: object
+) -> SocFilter | None:
+    """The cell's saved filter, checked to end before the cell's first sample here; None if it has none."""
+    if saved is None:
+        return None
+    try:
+        soc_filter = SocFilter.resume(model, saved)
+    except (ValueError, KeyError, TypeError) as e:
+        raise DataError(Issue(f"--state {state_path}", f"cell {_key(cell)}: cannot resume: {e}")) from None
+    first = float(cell.frame[TIME_BASE][0])
+    if soc_filter.t_last is not None and first <= soc_filter.t_last:
+        raise DataError(
+            Issue(
+                where,
+                f"pack {cell.pack_id} cell {cell.cell_id} starts at {TIME_BASE} {first:.3f}, not after the "
+                f"state's last sample ({soc_filter.t_last:.3f}): not the next file of this pack",
+                column=TIME_BASE,
+            )
+        )
+    return soc_filter
+
+
+def _shared(warning: str, keys: list[str]) -> str:
+    """A warning once for all the cells that gave it."""
+    named = ", ".join(keys[:MAX_NAMED_CELLS]) + (
+        f" and {len(keys) - MAX_NAMED_CELLS} more" if len(keys) > MAX_NAMED_CELLS else ""
+    )
+    return f"{'cell' if len(keys) == 1 else f'{len(keys)} cells'} {named}: {warning}"

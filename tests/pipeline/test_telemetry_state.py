@@ -1,0 +1,143 @@
+"""SOC and SOH per cell of pack telemetry: `bmts soc` / `bmts soh` given a telemetry file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from bmts.analytics.ecm import CellModel
+from bmts.pipeline import state, telemetry_state
+from bmts.pipeline.sample_data import sample_fleet, simulate_cell
+from bmts.pipeline.sample_lab import pack_telemetry, true_cell_model, write_lab
+from bmts.schema import DataError
+
+BMTS = [sys.executable, "-c", "from bmts.services.cli.main import run; run()"]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> tuple[CellModel, Path, Path, dict[str, np.ndarray]]:
+    """The sample lab's fitted model and file, and the sample pack's telemetry (whole, and its true SOC)."""
+    folder = tmp_path_factory.mktemp("lab")
+    files = write_lab(folder)
+    model_path = state.save_model(state.fit_cell_model(files.ocv, list(files.pulses)), folder / "model.json")
+    frame, truth = pack_telemetry(true_cell_model())
+    frame.write_csv(folder / "pack.csv")
+    return state.load_model(model_path), model_path, folder / "pack.csv", truth
+
+
+def _rmse(trace: pl.DataFrame, cell: str, truth: np.ndarray) -> float:
+    soc = trace.filter(pl.col("cell_id") == cell)["soc"].to_numpy()
+    return float(np.sqrt(np.mean((soc - truth[-soc.size :]) ** 2)))
+
+
+def test_each_cell_follows_its_own_soc(lab: tuple[CellModel, Path, Path, dict[str, np.ndarray]]) -> None:
+    model, _, pack, truth = lab
+    trace, warnings, saved = telemetry_state.soc_of_telemetry(pack, model)
+    assert trace.columns == ["pack_id", "cell_id", "unix_time_second", "test_time_second", "soc", "soc_std"]
+    assert saved is None and warnings == []
+    for cell, soc in truth.items():
+        assert _rmse(trace, cell, soc) < 0.015, cell
+    first = trace.group_by("cell_id", maintain_order=True).first()["soc"].to_numpy()
+    assert np.all(np.diff(first) < -0.02)  # the cells' own start SOCs (0.92 / 0.88 / 0.84), read at rest
+
+
+def test_hourly_files_continue_per_cell(
+    tmp_path: Path, lab: tuple[CellModel, Path, Path, dict[str, np.ndarray]]
+) -> None:
+    model, _, pack, truth = lab
+    frame = pl.read_csv(pack)
+    cut = frame["unix_time_second"].min() + 1800
+    early, late = tmp_path / "early.csv", tmp_path / "late.csv"
+    frame.filter(pl.col("unix_time_second") < cut).write_csv(early)
+    frame.filter(pl.col("unix_time_second") >= cut).write_csv(late)
+    saved_path = tmp_path / "pack-state.json"
+    _, _, first = telemetry_state.soc_of_telemetry(early, model, state_path=saved_path)
+    assert first is not None
+    state.save_soc_state(saved_path, first)
+    second, _, _ = telemetry_state.soc_of_telemetry(late, model, state_path=saved_path)
+    whole, _, _ = telemetry_state.soc_of_telemetry(pack, model)
+    for cell, soc in truth.items():
+        assert _rmse(second, cell, soc) < 0.015, cell
+        end = [t.filter(pl.col("cell_id") == cell)["soc"][-1] for t in (second, whole)]
+        assert end[0] == pytest.approx(end[1], abs=0.005)
+    with pytest.raises(DataError) as e:  # the same file again: not the next one
+        telemetry_state.soc_of_telemetry(early, model, state_path=saved_path)
+    assert "not the next file of this pack" in str(e.value)
+
+
+def test_a_single_cells_state_is_not_taken_for_a_packs(
+    tmp_path: Path, lab: tuple[CellModel, Path, Path, dict[str, np.ndarray]]
+) -> None:
+    model, _, pack, _ = lab
+    one = tmp_path / "one-cell.json"
+    one.write_text('{"time_base": "unix_time_second", "x": [0.5]}\n')
+    with pytest.raises(DataError) as e:
+        telemetry_state.soc_of_telemetry(pack, model, state_path=one)
+    assert "not a SOC state of telemetry" in str(e.value)
+
+
+def test_soh_per_cell_from_telemetry(tmp_path: Path) -> None:
+    specs = sample_fleet(2)
+    parts, alone = [], {}
+    for spec in specs:
+        cell = simulate_cell(spec, cycles=6)
+        alone[spec.cell_id] = state.soh_from_frame(
+            cell.with_columns(cycle=pl.col("cycle_count")), 2.5, "cell"
+        )
+        parts.append(
+            cell.select(
+                pl.lit("pack-9").alias("pack_id"),
+                pl.lit(spec.cell_id).alias("cell_id"),
+                "unix_time_second",
+                "voltage_volt",
+                "current_ampere",
+                pl.col("temperature_t1_celsius").alias("temperature_celsius"),
+            )
+        )
+    path = tmp_path / "fleet.parquet"
+    pl.concat(parts).sort("unix_time_second", maintain_order=True).write_parquet(path)
+    table, skipped = telemetry_state.soh_of_telemetry(path, 2.5)
+    assert skipped == []
+    assert table["battery_id"].unique(maintain_order=True).to_list() == [s.cell_id for s in specs]
+    for spec in specs:
+        rows = table.filter(pl.col("battery_id") == spec.cell_id)
+        assert rows.height >= 5 and set(rows["pack_id"]) == {"pack-9"}
+        # as from the cell's own file with its cycle counter (telemetry has none: cycles from the current)
+        assert rows["cycle"].to_list() == alone[spec.cell_id]["cycle"].to_list()
+        assert rows["capacity_ah"].to_list() == pytest.approx(alone[spec.cell_id]["capacity_ah"].to_list())
+    out = tmp_path / "soh.csv"
+    result = _bmts("soh", str(path), "--nominal-capacity-ah", "2.5", "-o", str(out), home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"{table.height} cycles of 2 cells" in result.stdout
+    assert pl.read_csv(out).select("battery_id", "cycle").equals(table.select("battery_id", "cycle"))
+
+
+def test_cli_soc_and_its_bad_input(
+    tmp_path: Path, lab: tuple[CellModel, Path, Path, dict[str, np.ndarray]]
+) -> None:
+    _, model_path, pack, _ = lab
+    out = tmp_path / "soc.csv"
+    result = _bmts("soc", str(pack), "--cell-model", str(model_path), "-o", str(out), home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "10800 samples of 3 cells" in result.stdout
+    assert pl.read_csv(out)["cell_id"].n_unique() == 3
+    broken = tmp_path / "broken.csv"
+    lines = pack.read_text().splitlines()
+    fields = lines[7].split(",")
+    lines[7] = ",".join([fields[0], "", *fields[2:]])  # a row without its cell id
+    broken.write_text("\n".join(lines) + "\n")
+    bad_out = tmp_path / "bad.csv"
+    result = _bmts("soc", str(broken), "--cell-model", str(model_path), "-o", str(bad_out), home=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith("broken.csv, row 8, column 'cell_id': no cell_id")
+    assert len(result.stderr.strip().splitlines()) == 1 and not bad_out.exists()
+
+
+def _bmts(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {"BMTS_HOME": str(home / "home"), "PATH": "/usr/bin:/bin", "COLUMNS": "200"}
+    return subprocess.run([*BMTS, *args], capture_output=True, text=True, env=env, timeout=300)
