@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -141,3 +142,23 @@ def test_cli_soc_and_its_bad_input(
 def _bmts(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {"BMTS_HOME": str(home / "home"), "PATH": "/usr/bin:/bin", "COLUMNS": "200"}
     return subprocess.run([*BMTS, *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_cli_state_carries_a_pack_from_file_to_file(
+    tmp_path: Path, lab: tuple[CellModel, Path, Path, dict[str, np.ndarray]]
+) -> None:
+    _, model_path, pack, _ = lab
+    frame = pl.read_csv(pack)
+    cut = frame["unix_time_second"].min() + 1800
+    halves = [tmp_path / "0900.parquet", tmp_path / "0930.parquet"]
+    frame.filter(pl.col("unix_time_second") < cut).write_parquet(halves[0])
+    frame.filter(pl.col("unix_time_second") >= cut).write_parquet(halves[1])
+    saved = tmp_path / "pack.soc-state.json"
+    model = ["--cell-model", str(model_path), "--state", str(saved)]
+    for k, half in enumerate(halves):
+        result = _bmts("soc", str(half), *model, "-o", str(tmp_path / f"soc{k}.csv"), home=tmp_path)
+        assert result.returncode == 0, result.stderr
+    assert set(json.loads(saved.read_text())["cells"]) == {"pack-1/cell-1", "pack-1/cell-2", "pack-1/cell-3"}
+    again = _bmts("soc", str(halves[0]), *model, "-o", str(tmp_path / "again.csv"), home=tmp_path)
+    assert again.returncode == 1 and "not the next file of this pack" in again.stderr
+    assert not (tmp_path / "again.csv").exists()
