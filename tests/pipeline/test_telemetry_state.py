@@ -137,6 +137,9 @@ def test_cli_soc_and_its_bad_input(
     assert result.returncode == 1
     assert result.stderr.strip().endswith("broken.csv, row 8, column 'cell_id': no cell_id")
     assert len(result.stderr.strip().splitlines()) == 1 and not bad_out.exists()
+    # the store holds one cell per battery: telemetry is refused by name, not as a file missing test time
+    result = _bmts("ingest", str(pack), home=tmp_path)
+    assert result.returncode == 1 and "pack telemetry (pack_id, cell_id columns)" in result.stderr
 
 
 def _bmts(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
@@ -162,3 +165,27 @@ def test_cli_state_carries_a_pack_from_file_to_file(
     again = _bmts("soc", str(halves[0]), *model, "-o", str(tmp_path / "again.csv"), home=tmp_path)
     assert again.returncode == 1 and "not the next file of this pack" in again.stderr
     assert not (tmp_path / "again.csv").exists()
+
+
+def test_each_cells_own_capacity_is_used_when_given(
+    tmp_path: Path, lab: tuple[CellModel, Path, Path, dict[str, np.ndarray]]
+) -> None:
+    model, model_path, pack, truth = lab
+    own = {"cell-1": 2.5, "cell-2": 2.45, "cell-3": 2.4}  # the sample pack's (100 / 98 / 96 %)
+    plain, _, _ = telemetry_state.soc_of_telemetry(pack, model)
+    given, _, _ = telemetry_state.soc_of_telemetry(pack, model, capacities=own)
+    assert _rmse(given, "cell-3", truth["cell-3"]) < 0.6 * _rmse(plain, "cell-3", truth["cell-3"])
+    assert _rmse(given, "cell-1", truth["cell-1"]) == _rmse(plain, "cell-1", truth["cell-1"])
+    history = tmp_path / "soh.csv"
+    pl.DataFrame({"battery_id": list(own), "cycle": [7] * 3, "capacity_ah": list(own.values())}).write_csv(
+        history
+    )
+    out = tmp_path / "soc.csv"
+    args = ["--cell-model", str(model_path), "--capacities", str(history), "-o", str(out)]
+    result = _bmts("soc", str(pack), *args, home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert pl.read_csv(out)["soc"].to_list() == pytest.approx(given["soc"].to_list(), abs=1e-6)
+    one_cell = tmp_path / "cell.bdf.csv"
+    one_cell.write_text("Test Time / s,Voltage / V,Current / A\n0,3.7,0\n1,3.7,0\n")
+    result = _bmts("soc", str(one_cell), *args, home=tmp_path)
+    assert result.returncode == 1 and "per-cell capacities need pack telemetry" in result.stderr

@@ -18,12 +18,12 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from bmts.ingest.csvio import open_text_head
+from bmts.ingest.tables import is_parquet, read_table
 from bmts.schema import TELEMETRY_COLUMNS, DataError, Issue, Repair
 
 KEYS = ("pack_id", "cell_id")
 REQUIRED = tuple(c.name for c in TELEMETRY_COLUMNS if c.required)
 NUMERIC = tuple(c.name for c in TELEMETRY_COLUMNS if c.required and c.dtype == "float64")
-PARQUET_MAGIC = b"PAR1"
 _ROW = "__row"  # the input row of each sample, for errors
 
 
@@ -32,9 +32,8 @@ class CellSeries(NamedTuple):
 
     pack_id: str
     cell_id: str
-    frame: (
-        pl.DataFrame
-    )  # test_time_second, unix_time_second, voltage_volt, current_ampere, temperature_t1_celsius
+    #: test_time_second, unix_time_second, voltage_volt, current_ampere, temperature_t1_celsius
+    frame: pl.DataFrame
 
 
 def header(path: str | Path) -> list[str]:
@@ -43,7 +42,7 @@ def header(path: str | Path) -> list[str]:
     try:
         with p.open("rb") as fh:
             head = fh.read(64 * 1024)
-        if head.startswith(PARQUET_MAGIC):
+        if is_parquet(p):
             return list(pq.read_schema(p).names)
         lines = open_text_head(p, head).splitlines()
     except (OSError, ValueError):
@@ -61,7 +60,7 @@ def read_telemetry(path: str | Path, repairs: list[Repair] | None = None) -> lis
     """Every cell's samples of a telemetry file, in order of first appearance; a one-line `DataError`
     naming the file, row and column for anything that cannot be accepted."""
     where = str(path)
-    frame = _read(Path(path), where)
+    frame, first_row = read_table(path)
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise DataError(
@@ -71,7 +70,7 @@ def read_telemetry(path: str | Path, repairs: list[Repair] | None = None) -> lis
                 column=missing[0],
             )
         )
-    frame = frame.select(REQUIRED).with_row_index(_ROW, offset=2 if _is_text(Path(path)) else 1)
+    frame = frame.select(REQUIRED).with_row_index(_ROW, offset=first_row)
     frame = frame.with_columns([_number(frame, name, where) for name in NUMERIC])
     for key in KEYS:
         frame = frame.with_columns(pl.col(key).cast(pl.String).str.strip_chars())
@@ -82,22 +81,6 @@ def read_telemetry(path: str | Path, repairs: list[Repair] | None = None) -> lis
     if dropped and repairs is not None:
         repairs.append(Repair("duplicate_rows", "telemetry rows repeated exactly were dropped", dropped))
     return [_cell(part, where) for part in frame.partition_by(list(KEYS), maintain_order=True)]
-
-
-def _is_text(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return not fh.read(4).startswith(PARQUET_MAGIC)
-
-
-def _read(path: Path, where: str) -> pl.DataFrame:
-    try:
-        if not _is_text(path):
-            return pl.read_parquet(path)
-        return pl.read_csv(path, infer_schema=False)  # as text: each value is checked below, naming its row
-    except OSError as e:
-        raise DataError(Issue(where, f"cannot read: {e.strerror or e}")) from None
-    except (pl.exceptions.PolarsError, ValueError) as e:
-        raise DataError(Issue(where, f"not a CSV or Parquet table: {str(e).splitlines()[0][:100]}")) from None
 
 
 def _number(frame: pl.DataFrame, name: str, where: str) -> pl.Series:

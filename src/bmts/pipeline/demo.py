@@ -126,9 +126,10 @@ def _state_lines(state: StateReport) -> str:
         f" {state.soc_known_start_rmse_percent[1]:.2f}% declared known (--initial-soc-std 0.01)"
         f"\n  current-sensor offset read at the drive's 10 min rest: {state.current_offset_read_a * 1000:.0f} mA"
         f" (the BMS's: {CURRENT_OFFSET_A * 1000:.0f} mA)"
-        "\nSOC of a 3-cell pack from one BMS telemetry file (pack_id, cell_id rows; bmts soc): "
-        + ", ".join(f"{cell} {rmse:.2f}%" for cell, rmse in state.pack_soc_rmse_percent.items())
-        + " RMSE"
-        "\nSOH of each cell, from full cycles and from 3.8-4.1 V charge windows only (bmts soh; then the windows"
+        "\nSOC of a 3-cell pack from one BMS telemetry file (pack_id, cell_id rows; bmts soc), RMSE: "
+        + ", ".join(f"{cell} {rmse[0]:.2f}%" for cell, rmse in state.pack_soc_rmse_percent.items())
+        + "\n  with each cell's capacity (100/98/96 %) given, as bmts soh writes it (--capacities): "
+        + ", ".join(f"{cell} {rmse[1]:.2f}%" for cell, rmse in state.pack_soc_rmse_percent.items())
+        + "\nSOH of each cell, from full cycles and from 3.8-4.1 V charge windows only (bmts soh; then the windows"
         "\n  calibrated on the other cells' full cycles, bmts soh --reference):"
     )

@@ -18,7 +18,7 @@ from bmts.ingest import read_timeseries, write_bdf
 from bmts.pipeline import state, telemetry_state
 from bmts.pipeline.analysis import battery_frame
 from bmts.pipeline.pybamm_thevenin import export_pybamm_parameters
-from bmts.pipeline.sample_lab import DRIVE_REST_S, pack_telemetry, true_cell_model, write_lab
+from bmts.pipeline.sample_lab import DRIVE_REST_S, PACK_CELLS, pack_telemetry, true_cell_model, write_lab
 from bmts.schema import DataError
 from bmts.storage import Store
 
@@ -35,7 +35,9 @@ class StateReport:
     #: cut where driving starts, the true SOC given: as a +-10-point guess, and declared known to a point
     soc_known_start_rmse_percent: tuple[float, float]
     current_offset_read_a: float  # the BMS current sensor's offset as the filter read it at the drive's rest
-    pack_soc_rmse_percent: dict[str, float]  # per cell of a pack's telemetry file (pack_id, cell_id rows)
+    #: per cell of a pack's telemetry file (pack_id, cell_id rows): with the model's capacity, and with the
+    #: cell's own (--capacities, as `bmts soh` gives it)
+    pack_soc_rmse_percent: dict[str, tuple[float, float]]
     soh: pl.DataFrame  # battery_id, SOH ± std: full cycles, charge windows, windows on reference cells
 
 
@@ -105,14 +107,29 @@ def run_state_demo(
     )
 
 
-def _pack_soc(model: CellModel, path: Path) -> dict[str, float]:
-    """`bmts soc` on a pack's telemetry: each cell's RMSE against its true SOC."""
+def _pack_soc(model: CellModel, path: Path) -> dict[str, tuple[float, float]]:
+    """`bmts soc` on a pack's telemetry, with the model's capacity and with each cell's own (the true ones,
+    written as the capacity history `bmts soh` would give): each cell's RMSE against its true SOC."""
     frame, truth = pack_telemetry(true_cell_model())
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.write_csv(path)
-    trace, _, _ = telemetry_state.soc_of_telemetry(path, model)
+    history = path.with_name("pack-1.capacities.csv")
+    pl.DataFrame(
+        {
+            "battery_id": list(PACK_CELLS),
+            "cycle": [1] * len(PACK_CELLS),
+            "capacity_ah": [true_cell_model().capacity_ah * fade for _, fade in PACK_CELLS.values()],
+        }
+    ).write_csv(history)
+    runs = [
+        telemetry_state.soc_of_telemetry(path, model, capacities=caps)[0]
+        for caps in (None, telemetry_state.latest_capacities(history))
+    ]
     return {
-        cell: _rmse_percent(trace.filter(pl.col("cell_id") == cell)["soc"].to_numpy(), soc)
+        cell: (
+            _rmse_percent(runs[0].filter(pl.col("cell_id") == cell)["soc"].to_numpy(), soc),
+            _rmse_percent(runs[1].filter(pl.col("cell_id") == cell)["soc"].to_numpy(), soc),
+        )
         for cell, soc in truth.items()
     }
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bmts.ingest import open_source
+from bmts.ingest.telemetry import is_telemetry
 from bmts.schema import DataError, Issue
 from bmts.storage import SegmentMeta, Store
 
@@ -67,6 +68,14 @@ def ingest_file(store: Store, path: Path, battery_id: str) -> IngestResult:
     """Import one file as one segment of `battery_id`; bad input leaves nothing behind."""
     if not path.exists():
         raise DataError(Issue(str(path), "no such file"))
+    if is_telemetry(path):
+        raise DataError(
+            Issue(
+                str(path),
+                "pack telemetry (pack_id, cell_id columns), not one cell's file: bmts soc and bmts soh read it"
+                " cell by cell",
+            )
+        )
     sha = file_sha256(path)
     known = store.find_source(battery_id, sha)
     if known is not None:

@@ -10,7 +10,8 @@ missing from a file keeps its state.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -18,6 +19,7 @@ import polars as pl
 from bmts.analytics.cycles import cycle_numbers
 from bmts.analytics.ecm import CellModel
 from bmts.analytics.soc import SocFilter
+from bmts.ingest import capacity_history
 from bmts.ingest.telemetry import CellSeries, is_telemetry, read_telemetry
 from bmts.pipeline import state
 from bmts.schema import DataError, Issue, Repair
@@ -26,7 +28,7 @@ STATE_FORMAT = "bmts.soc-telemetry-state"
 TIME_BASE = "unix_time_second"  # consecutive telemetry files each restart nothing but Unix time
 MAX_NAMED_CELLS = 3  # a warning shared by many cells names this many of them
 
-__all__ = ["is_telemetry", "soc_of_telemetry", "soh_of_telemetry"]
+__all__ = ["is_telemetry", "latest_capacities", "soc_of_telemetry", "soh_of_telemetry"]
 
 
 def soc_of_telemetry(
@@ -35,11 +37,14 @@ def soc_of_telemetry(
     initial_soc: float | None = None,
     initial_soc_std: float | None = None,
     state_path: str | Path | None = None,
+    capacities: Mapping[str, float] | None = None,
 ) -> tuple[pl.DataFrame, list[str], dict[str, object] | None]:
     """`pack_id, cell_id, unix_time_second, test_time_second, soc, soc_std` for every sample of every cell,
     warnings (one line each, shared ones once), and, with `state_path`, the filters' new state for
-    `state.save_soc_state` once the trace is written (the state at `state_path`, if it exists, is continued)."""
+    `state.save_soc_state` once the trace is written (the state at `state_path`, if it exists, is continued).
+    `capacities`: Ah per cell id (e.g. `bmts soh`'s latest), used instead of the model's for those cells."""
     config = state.soc_config(model, initial_soc, initial_soc_std)
+    capacities = capacities or {}
     repairs: list[Repair] = []
     cells = read_telemetry(path, repairs)
     saved = _read_state(Path(state_path)) if state_path is not None and Path(state_path).exists() else {}
@@ -49,11 +54,13 @@ def soc_of_telemetry(
     traces, warned = [], defaultdict(list)
     for cell in cells:
         key = _key(cell)
-        soc_filter = _filter(saved.get(key), model, cell, str(path), state_path) or SocFilter(
-            model, initial_soc, config
+        own = capacities.get(cell.cell_id)
+        cell_model = model if own is None else replace(model, capacity_ah=own)
+        soc_filter = _filter(saved.get(key), cell_model, cell, str(path), state_path) or SocFilter(
+            cell_model, initial_soc, config
         )
         trace, warnings = state.soc_of_frame(
-            cell.frame, model, initial_soc, config, str(path), soc_filter, TIME_BASE
+            cell.frame, cell_model, initial_soc, config, str(path), soc_filter, TIME_BASE
         )
         for w in warnings:
             warned[w].append(key)
@@ -66,6 +73,11 @@ def soc_of_telemetry(
             )
         )
         saved[key] = soc_filter.state()
+    unknown = sorted(set(capacities) - {c.cell_id for c in cells})
+    if capacities and len(unknown) == len(capacities):
+        notes.append(
+            f"no cell of this file is in the capacities given ({', '.join(unknown[:MAX_NAMED_CELLS])} ...)"
+        )
     new_state: dict[str, object] | None = None
     if state_path is not None:
         new_state = {"format": STATE_FORMAT, "time_base": TIME_BASE, "cells": saved}
@@ -98,6 +110,11 @@ def soh_of_telemetry(
     if not tables:
         raise DataError(Issue(str(path), skipped[0] if skipped else "no cells"))
     return pl.concat(tables, how="diagonal_relaxed"), skipped
+
+
+def latest_capacities(path: str | Path) -> dict[str, float]:
+    """Each battery's capacity at its last cycle in a capacity history file (`bmts soh` writes one)."""
+    return capacity_history.latest_capacities(capacity_history.read_capacity_history(path))
 
 
 def _key(cell: CellSeries) -> str:

@@ -151,13 +151,22 @@ def soc_command(
             help="JSON the filter continues from, if it exists, and is saved to: one cell's telemetry, file by file",
         ),
     ] = None,
+    capacities: Annotated[
+        Path | None,
+        typer.Option(
+            "--capacities",
+            help="pack telemetry: each cell's capacity from a capacity history (battery_id = cell_id, cycle, "
+            "capacity_ah; `bmts soh` output), its last cycle's, instead of the model's",
+        ),
+    ] = None,
 ) -> None:
     """SOC trace by an extended Kalman filter that also estimates the current sensor's offset and gain.
     Given pack telemetry (`pack_id, cell_id, ...` columns), one trace per cell."""
     model = state.load_model(cell_model)
     if telemetry_state.is_telemetry(path):
+        own = None if capacities is None else telemetry_state.latest_capacities(capacities)
         frame, warnings, soc_state = telemetry_state.soc_of_telemetry(
-            path, model, initial_soc, initial_soc_std, state_file
+            path, model, initial_soc, initial_soc_std, state_file, own
         )
         write_frame(frame, output)
         if state_file is not None and soc_state is not None:
@@ -166,6 +175,10 @@ def soc_command(
         _warn(path, warnings)
         out.print(f"wrote {output}: {frame.height} samples of {cells} cells", markup=False)
         return
+    if capacities is not None:
+        raise DataError(
+            Issue("--capacities", f"{path} is one cell's file; per-cell capacities need pack telemetry")
+        )
     if state_file is None:
         frame, warnings = state.soc_trace(path, model, initial_soc, initial_soc_std=initial_soc_std)
         write_frame(frame, output)
