@@ -173,7 +173,12 @@ def test_each_cells_own_capacity_is_used_when_given(
     model, model_path, pack, truth = lab
     own = {"cell-1": 2.5, "cell-2": 2.45, "cell-3": 2.4}  # the sample pack's (100 / 98 / 96 %)
     plain, _, _ = telemetry_state.soc_of_telemetry(pack, model)
-    given, _, _ = telemetry_state.soc_of_telemetry(pack, model, capacities=own)
+    given, notes, _ = telemetry_state.soc_of_telemetry(pack, model, capacities=own)
+    assert notes == []
+    _, notes, _ = telemetry_state.soc_of_telemetry(pack, model, capacities={"cell-2": 2.45})
+    assert notes == [
+        "2 cells pack-1/cell-1, pack-1/cell-3: not in the capacities given: the model's capacity used"
+    ]
     assert _rmse(given, "cell-3", truth["cell-3"]) < 0.6 * _rmse(plain, "cell-3", truth["cell-3"])
     assert _rmse(given, "cell-1", truth["cell-1"]) == _rmse(plain, "cell-1", truth["cell-1"])
     history = tmp_path / "soh.csv"

@@ -73,11 +73,9 @@ def soc_of_telemetry(
             )
         )
         saved[key] = soc_filter.state()
-    unknown = sorted(set(capacities) - {c.cell_id for c in cells})
-    if capacities and len(unknown) == len(capacities):
-        notes.append(
-            f"no cell of this file is in the capacities given ({', '.join(unknown[:MAX_NAMED_CELLS])} ...)"
-        )
+    without = [_key(c) for c in cells if c.cell_id not in capacities]
+    if capacities and without:
+        notes.append(_shared("not in the capacities given: the model's capacity used", without))
     new_state: dict[str, object] | None = None
     if state_path is not None:
         new_state = {"format": STATE_FORMAT, "time_base": TIME_BASE, "cells": saved}

@@ -148,7 +148,7 @@ def soc_command(
         Path | None,
         typer.Option(
             "--state",
-            help="JSON the filter continues from, if it exists, and is saved to: one cell's telemetry, file by file",
+            help="JSON the filter continues from, if it exists, and is saved to: a cell's or a pack's telemetry, file by file",
         ),
     ] = None,
     capacities: Annotated[
