@@ -59,6 +59,18 @@ def test_regen_pulses_do_not_split_cycles() -> None:
     assert derive_cycles(time, current).max() == 1
 
 
+def test_a_log_of_charges_only_has_a_cycle_per_charge_session() -> None:
+    # three charges logged at 10 s, hours apart (the discharges between them not logged), one with a rest
+    # logged after it; and a charge paused for 5 minutes within a session
+    sessions = [np.arange(0, 1800, 10.0), np.arange(9000, 10800, 10.0), np.arange(20000, 21000, 10.0)]
+    time = np.concatenate([*sessions, np.arange(21300, 22000, 10.0)])
+    current = np.full(time.size, 1.2)
+    current[(time > 10000) & (time < 10800)] = 0.0  # at rest, still logged, after the second charge
+    cycles = derive_cycles(time, current)
+    assert cycles[0] == 1 and cycles[sessions[0].size] == 2 and cycles[-1] == 3
+    assert np.all(np.diff(cycles) >= 0) and set(cycles.tolist()) == {1, 2, 3}
+
+
 def test_discharge_curve_of_a_linear_discharge() -> None:
     time = np.arange(0, 3601.0, 1.0)
     voltage = 4.0 - time / 3600

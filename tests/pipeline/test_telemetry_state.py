@@ -194,3 +194,32 @@ def test_each_cells_own_capacity_is_used_when_given(
     one_cell.write_text("Test Time / s,Voltage / V,Current / A\n0,3.7,0\n1,3.7,0\n")
     result = _bmts("soc", str(one_cell), *args, home=tmp_path)
     assert result.returncode == 1 and "per-cell capacities need pack telemetry" in result.stderr
+
+
+def test_soh_per_cell_from_charge_windows_alone(tmp_path: Path) -> None:
+    """Field telemetry that holds only the 3.8-4.1 V charge windows: a cycle per charge session, and the
+    same SOH as each cell's windows with their cycle counter."""
+    parts, alone = [], {}
+    for spec in sample_fleet(2):
+        cell = simulate_cell(spec, cycles=12)
+        win = cell.filter((pl.col("current_ampere") > 0) & pl.col("voltage_volt").is_between(3.8, 4.1))
+        own = win.with_columns(cycle=pl.col("cycle_count") - win["cycle_count"][0] + 1)
+        alone[spec.cell_id] = state.soh_from_frame(own, 2.5, "cell")
+        parts.append(
+            win.select(
+                pl.lit("pack-9").alias("pack_id"),
+                pl.lit(spec.cell_id).alias("cell_id"),
+                "unix_time_second",
+                "voltage_volt",
+                "current_ampere",
+                pl.col("temperature_t1_celsius").alias("temperature_celsius"),
+            )
+        )
+    path = tmp_path / "windows.parquet"
+    pl.concat(parts).sort("unix_time_second", maintain_order=True).write_parquet(path)
+    table, skipped = telemetry_state.soh_of_telemetry(path, 2.5)
+    assert skipped == []
+    for cell_id, expected in alone.items():
+        rows = table.filter(pl.col("battery_id") == cell_id)
+        assert rows["method"][0].startswith("partial_window") and rows.height == expected.height == 12
+        assert rows["soh"].to_list() == pytest.approx(expected["soh"].to_list())

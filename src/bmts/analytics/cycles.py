@@ -4,7 +4,9 @@ Charge is integrated with the trapezoidal rule between consecutive samples; each
 to the cycle of the sample that ends it. Cycles come from the cycler's own counter where the file has
 one; otherwise a new cycle starts with each substantial charge that follows a substantial discharge
 (substantial: at least 5% of the file's charge swing, so regenerative pulses of a drive cycle do not
-split cycles).
+split cycles). A log of charges only (a gateway that logs while charging, field data cut to charge
+windows) has no discharge to tell cycles by: there each charge session is a cycle, a session beginning
+after at least `SESSION_GAP_S` without charging (a logging gap or a rest).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ RESISTANCE_MAX_DT_SECOND = 60.0
 #: efficiencies are left empty for cycles whose charge is below this fraction of their discharge (a
 #: discharge-only file with sensor noise would otherwise report a coulombic efficiency of 10^5)
 MEANINGFUL_FRACTION = 0.05
+#: in a log of charges only, a charge this long (s) after the previous one is a new session and cycle
+SESSION_GAP_S = 1800.0
 
 
 def load_runs(current_a: np.ndarray, level_a: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -95,6 +99,9 @@ def derive_cycles(time_s: np.ndarray, current_a: np.ndarray) -> np.ndarray:
     n = current_a.size
     if n == 0:
         return np.zeros(0, dtype=np.int64)
+    peak = float(np.max(np.abs(current_a)))
+    if not np.any(current_a < -REST_FRACTION * peak):
+        return charge_sessions(time_s, current_a)
     labels = step_labels(current_a)
     dq = interval_charge_ah(time_s, current_a, labels)
     net = np.cumsum(dq)
@@ -112,6 +119,16 @@ def derive_cycles(time_s: np.ndarray, current_a: np.ndarray) -> np.ndarray:
             discharged = 0.0
     start = np.zeros(n, dtype=np.int64)
     start[np.asarray(cycle_starts, dtype=np.int64)] = 1
+    return 1 + np.cumsum(start)
+
+
+def charge_sessions(time_s: np.ndarray, current_a: np.ndarray, gap_s: float = SESSION_GAP_S) -> np.ndarray:
+    """Cycle numbers from 1 for a log of charges only: a new one at each charging sample that comes at least
+    `gap_s` after the previous charging sample."""
+    charging = np.flatnonzero(current_a > REST_FRACTION * float(np.max(np.abs(current_a), initial=0.0)))
+    start = np.zeros(current_a.size, dtype=np.int64)
+    if charging.size:
+        start[charging[1:][np.diff(time_s[charging]) >= gap_s]] = 1
     return 1 + np.cumsum(start)
 
 
