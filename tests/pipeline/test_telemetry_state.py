@@ -90,16 +90,7 @@ def test_soh_per_cell_from_telemetry(tmp_path: Path) -> None:
         alone[spec.cell_id] = state.soh_from_frame(
             cell.with_columns(cycle=pl.col("cycle_count")), 2.5, "cell"
         )
-        parts.append(
-            cell.select(
-                pl.lit("pack-9").alias("pack_id"),
-                pl.lit(spec.cell_id).alias("cell_id"),
-                "unix_time_second",
-                "voltage_volt",
-                "current_ampere",
-                pl.col("temperature_t1_celsius").alias("temperature_celsius"),
-            )
-        )
+        parts.append(_as_telemetry(cell, spec.cell_id))
     path = tmp_path / "fleet.parquet"
     pl.concat(parts).sort("unix_time_second", maintain_order=True).write_parquet(path)
     table, skipped = telemetry_state.soh_of_telemetry(path, 2.5)
@@ -140,6 +131,18 @@ def test_cli_soc_and_its_bad_input(
     # the store holds one cell per battery: telemetry is refused by name, not as a file missing test time
     result = _bmts("ingest", str(pack), home=tmp_path)
     assert result.returncode == 1 and "pack telemetry (pack_id, cell_id columns)" in result.stderr
+
+
+def _as_telemetry(cell: pl.DataFrame, cell_id: str) -> pl.DataFrame:
+    """One simulated cell's time series as rows of pack-9's telemetry."""
+    return cell.select(
+        pl.lit("pack-9").alias("pack_id"),
+        pl.lit(cell_id).alias("cell_id"),
+        "unix_time_second",
+        "voltage_volt",
+        "current_ampere",
+        pl.col("temperature_t1_celsius").alias("temperature_celsius"),
+    )
 
 
 def _bmts(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
@@ -205,16 +208,7 @@ def test_soh_per_cell_from_charge_windows_alone(tmp_path: Path) -> None:
         win = cell.filter((pl.col("current_ampere") > 0) & pl.col("voltage_volt").is_between(3.8, 4.1))
         own = win.with_columns(cycle=pl.col("cycle_count") - win["cycle_count"][0] + 1)
         alone[spec.cell_id] = state.soh_from_frame(own, 2.5, "cell")
-        parts.append(
-            win.select(
-                pl.lit("pack-9").alias("pack_id"),
-                pl.lit(spec.cell_id).alias("cell_id"),
-                "unix_time_second",
-                "voltage_volt",
-                "current_ampere",
-                pl.col("temperature_t1_celsius").alias("temperature_celsius"),
-            )
-        )
+        parts.append(_as_telemetry(win, spec.cell_id))
     path = tmp_path / "windows.parquet"
     pl.concat(parts).sort("unix_time_second", maintain_order=True).write_parquet(path)
     table, skipped = telemetry_state.soh_of_telemetry(path, 2.5)
