@@ -77,7 +77,8 @@ def test_a_missing_column_is_named(tmp_path: Path) -> None:
     [
         (5, "3.7x", "voltage_volt", "not a number: '3.7x'"),
         (4, "", "current_ampere", "missing value"),
-        (6, "nan", "temperature_celsius", "not a number: 'nan'"),
+        (6, "nan", "temperature_celsius", "not a finite number: nan"),
+        (7, "inf", "unix_time_second", "not a finite number: inf"),
     ],
 )
 def test_a_bad_value_is_named_by_its_line(

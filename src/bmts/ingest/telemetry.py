@@ -60,16 +60,15 @@ def read_telemetry(path: str | Path, repairs: list[Repair] | None = None) -> lis
     """Every cell's samples of a telemetry file, in order of first appearance; a one-line `DataError`
     naming the file, row and column for anything that cannot be accepted."""
     where = str(path)
-    frame, first_row = read_table(path)
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
+    names = header(path)
+    missing = [c for c in REQUIRED if c not in names]
+    if names and missing:
         raise DataError(
             Issue(
-                where,
-                f"telemetry needs column {missing[0]} (found: {', '.join(frame.columns)})",
-                column=missing[0],
+                where, f"telemetry needs column {missing[0]} (found: {', '.join(names)})", column=missing[0]
             )
         )
+    frame, first_row = read_table(path, REQUIRED, NUMERIC)
     frame = frame.select(REQUIRED).with_row_index(_ROW, offset=first_row)
     frame = frame.with_columns([_number(frame, name, where) for name in NUMERIC])
     for key in KEYS:
@@ -77,10 +76,15 @@ def read_telemetry(path: str | Path, repairs: list[Repair] | None = None) -> lis
         empty = frame.filter(pl.col(key).is_null() | (pl.col(key) == ""))
         if empty.height:
             raise DataError(Issue(where, f"no {key}", row=int(empty[_ROW][0]), column=key))
-    frame, dropped = _drop_repeats(frame)
+    cells, dropped = [], 0
+    for part in frame.partition_by(list(KEYS), maintain_order=True):
+        if bool((part["unix_time_second"].diff() <= 0).any()):  # out of order here: a repeat, or refused
+            kept = part.unique(subset=list(REQUIRED), keep="first", maintain_order=True)
+            part, dropped = kept, dropped + part.height - kept.height
+        cells.append(_cell(part, where))
     if dropped and repairs is not None:
         repairs.append(Repair("duplicate_rows", "telemetry rows repeated exactly were dropped", dropped))
-    return [_cell(part, where) for part in frame.partition_by(list(KEYS), maintain_order=True)]
+    return cells
 
 
 def _number(frame: pl.DataFrame, name: str, where: str) -> pl.Series:
@@ -89,16 +93,15 @@ def _number(frame: pl.DataFrame, name: str, where: str) -> pl.Series:
     bad = values.is_null() | ~values.is_finite()
     if bool(bad.any()):
         k = int(np.flatnonzero(bad.to_numpy())[0])
-        raw = column[k]
-        message = "missing value" if raw is None or str(raw).strip() == "" else f"not a number: {raw!r}"
+        raw, value = column[k], values[k]
+        if raw is None or str(raw).strip() == "":
+            message = "missing value"
+        elif value is not None:  # parsed, but NaN or infinite
+            message = f"not a finite number: {str(raw).strip()}"
+        else:
+            message = f"not a number: {raw!r}"
         raise DataError(Issue(where, message, row=int(frame[_ROW][k]), column=name))
     return values
-
-
-def _drop_repeats(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """Without rows that repeat an earlier row exactly, and how many there were."""
-    kept = frame.unique(subset=list(REQUIRED), keep="first", maintain_order=True)
-    return kept, frame.height - kept.height
 
 
 def _cell(part: pl.DataFrame, where: str) -> CellSeries:
