@@ -1,6 +1,6 @@
 """The state-estimation part of `bmts demo`: characterise a lab cell (and export its model for PyBaMM),
-track its SOC on a drive cycle logged by a BMS, and estimate every fleet cell's SOH from its full cycles
-and from charge windows alone."""
+track its SOC on a drive cycle logged by a BMS and, cell by cell, on a pack's telemetry, and estimate every
+fleet cell's SOH from its full cycles and from charge windows alone."""
 
 from __future__ import annotations
 
