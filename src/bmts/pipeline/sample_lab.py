@@ -3,7 +3,7 @@
 A known "true" cell model (the sample fleet's OCV, R0 + two RC pairs that vary with SOC, two
 temperatures) is put through the tests a cell engineer runs: a C/20 discharge/charge (OCV), an HPPC
 pulse test at 25 °C and at 5 °C, and a drive cycle at 15 °C logged by a BMS with a current-sensor
-offset and gain error and voltage noise; and the same drive through a pack of three such cells of their
+offset and gain error and voltage noise; and another drive through a pack of three such cells of their
 own start SOC and capacity, logged as SPEC telemetry. The true SOC of every drive is known, so
 `bmts cell-model fit` and `bmts soc` can be scored on them. Deterministic for a given seed.
 """
