@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from bmts.analytics.ecm import CellModel
+from bmts.ingest.bdf_writer import write_frame
 from bmts.pipeline import state, telemetry_state
 from bmts.pipeline.sample_data import sample_fleet, simulate_cell
 from bmts.pipeline.sample_lab import pack_telemetry, true_cell_model, write_lab
@@ -51,11 +52,7 @@ def test_hourly_files_continue_per_cell(
     tmp_path: Path, lab: tuple[CellModel, Path, Path, dict[str, np.ndarray]]
 ) -> None:
     model, _, pack, truth = lab
-    frame = pl.read_csv(pack)
-    cut = frame["unix_time_second"].min() + 1800
-    early, late = tmp_path / "early.csv", tmp_path / "late.csv"
-    frame.filter(pl.col("unix_time_second") < cut).write_csv(early)
-    frame.filter(pl.col("unix_time_second") >= cut).write_csv(late)
+    early, late = _halves(pack, tmp_path / "early.csv", tmp_path / "late.csv")
     saved_path = tmp_path / "pack-state.json"
     _, _, first = telemetry_state.soc_of_telemetry(early, model, state_path=saved_path)
     assert first is not None
@@ -133,6 +130,15 @@ def test_cli_soc_and_its_bad_input(
     assert result.returncode == 1 and "pack telemetry (pack_id, cell_id columns)" in result.stderr
 
 
+def _halves(pack: Path, early: Path, late: Path) -> tuple[Path, Path]:
+    """The pack's hour as two telemetry files of half an hour each, as a gateway writes them."""
+    frame = pl.read_csv(pack)
+    cut = frame["unix_time_second"].min() + 1800
+    for path, part in ((early, frame["unix_time_second"] < cut), (late, frame["unix_time_second"] >= cut)):
+        write_frame(frame.filter(part), path)
+    return early, late
+
+
 def _as_telemetry(cell: pl.DataFrame, cell_id: str) -> pl.DataFrame:
     """One simulated cell's time series as rows of pack-9's telemetry."""
     return cell.select(
@@ -154,11 +160,7 @@ def test_cli_state_carries_a_pack_from_file_to_file(
     tmp_path: Path, lab: tuple[CellModel, Path, Path, dict[str, np.ndarray]]
 ) -> None:
     _, model_path, pack, _ = lab
-    frame = pl.read_csv(pack)
-    cut = frame["unix_time_second"].min() + 1800
-    halves = [tmp_path / "0900.parquet", tmp_path / "0930.parquet"]
-    frame.filter(pl.col("unix_time_second") < cut).write_parquet(halves[0])
-    frame.filter(pl.col("unix_time_second") >= cut).write_parquet(halves[1])
+    halves = _halves(pack, tmp_path / "0900.parquet", tmp_path / "0930.parquet")
     saved = tmp_path / "pack.soc-state.json"
     model = ["--cell-model", str(model_path), "--state", str(saved)]
     for k, half in enumerate(halves):

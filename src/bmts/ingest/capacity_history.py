@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from bmts.ingest.tables import read_table
+from bmts.ingest.tables import ROW, number_column, read_table, text_column
 from bmts.schema import CAPACITY_HISTORY_COLUMNS, DataError, Issue
 
 REQUIRED = tuple(c.name for c in CAPACITY_HISTORY_COLUMNS if c.required)
@@ -17,26 +17,23 @@ REQUIRED = tuple(c.name for c in CAPACITY_HISTORY_COLUMNS if c.required)
 def read_capacity_history(path: str | Path) -> pl.DataFrame:
     """`battery_id, cycle, capacity_ah` of every row, in file order."""
     where = str(path)
-    frame, first_row = read_table(path)
+    frame = read_table(path)
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
-        found = ", ".join(frame.columns)
+        found = ", ".join(c for c in frame.columns if c != ROW)
         raise DataError(Issue(where, f"a capacity history needs column {missing[0]} (found: {found})"))
-    ids = frame["battery_id"].cast(pl.String).str.strip_chars()
-    empty = np.flatnonzero((ids.is_null() | (ids == "")).to_numpy())
-    if empty.size:
-        raise DataError(Issue(where, "no battery_id", row=int(empty[0]) + first_row, column="battery_id"))
-    columns = {"battery_id": ids}
-    for name, dtype in (("cycle", pl.Int64), ("capacity_ah", pl.Float64)):
-        raw = frame[name]
-        values = raw.cast(pl.Float64, strict=False)
-        bad = values.is_null() | ~values.is_finite() | (values <= 0 if name == "capacity_ah" else values < 0)
+    battery_id = text_column(frame, "battery_id", where)
+    cycle = number_column(frame, "cycle", where)
+    capacity = number_column(frame, "capacity_ah", where)
+    for name, bad, what in (
+        ("cycle", cycle < 0, "a cycle number"),
+        ("capacity_ah", capacity <= 0, "a positive number"),
+    ):
         if bool(bad.any()):
             k = int(np.flatnonzero(bad.to_numpy())[0])
-            what = "a positive number" if name == "capacity_ah" else "a cycle number"
-            raise DataError(Issue(where, f"{raw[k]!r} is not {what}", row=k + first_row, column=name))
-        columns[name] = values.cast(dtype)
-    return pl.DataFrame(columns)
+            message = f"{frame[name][k]!r} is not {what}"
+            raise DataError(Issue(where, message, row=int(frame[ROW][k]), column=name))
+    return pl.DataFrame({"battery_id": battery_id, "cycle": cycle.cast(pl.Int64), "capacity_ah": capacity})
 
 
 def latest_capacities(history: pl.DataFrame) -> dict[str, float]:

@@ -9,7 +9,6 @@ one time are refused, as is any missing or non-numeric value in the required col
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import NamedTuple
 
@@ -17,14 +16,13 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
-from bmts.ingest.csvio import open_text_head
-from bmts.ingest.tables import is_parquet, read_table
+from bmts.ingest.csvio import header_fields
+from bmts.ingest.tables import ROW, is_parquet, number_column, read_table, text_column
 from bmts.schema import TELEMETRY_COLUMNS, DataError, Issue, Repair
 
 KEYS = ("pack_id", "cell_id")
 REQUIRED = tuple(c.name for c in TELEMETRY_COLUMNS if c.required)
 NUMERIC = tuple(c.name for c in TELEMETRY_COLUMNS if c.required and c.dtype == "float64")
-_ROW = "__row"  # the input row of each sample, for errors
 
 
 class CellSeries(NamedTuple):
@@ -40,14 +38,10 @@ def header(path: str | Path) -> list[str]:
     """Column names of a CSV (possibly gzipped) or Parquet file; empty if it is neither or unreadable."""
     p = Path(path)
     try:
-        with p.open("rb") as fh:
-            head = fh.read(64 * 1024)
-        if is_parquet(p):
-            return list(pq.read_schema(p).names)
-        lines = open_text_head(p, head).splitlines()
+        names = pq.read_schema(p).names if is_parquet(p) else header_fields(p)
     except (OSError, ValueError):
         return []
-    return [name.strip() for name in next(csv.reader(lines[:1]), [])]
+    return [name.strip() for name in names]
 
 
 def is_telemetry(path: str | Path) -> bool:
@@ -68,14 +62,9 @@ def read_telemetry(path: str | Path, repairs: list[Repair] | None = None) -> lis
                 where, f"telemetry needs column {missing[0]} (found: {', '.join(names)})", column=missing[0]
             )
         )
-    frame, first_row = read_table(path, REQUIRED, NUMERIC)
-    frame = frame.select(REQUIRED).with_row_index(_ROW, offset=first_row)
-    frame = frame.with_columns([_number(frame, name, where) for name in NUMERIC])
-    for key in KEYS:
-        frame = frame.with_columns(pl.col(key).cast(pl.String).str.strip_chars())
-        empty = frame.filter(pl.col(key).is_null() | (pl.col(key) == ""))
-        if empty.height:
-            raise DataError(Issue(where, f"no {key}", row=int(empty[_ROW][0]), column=key))
+    frame = read_table(path, REQUIRED, NUMERIC)
+    frame = frame.with_columns([number_column(frame, name, where) for name in NUMERIC])
+    frame = frame.with_columns([text_column(frame, key, where) for key in KEYS])
     cells, dropped = [], 0
     for part in frame.partition_by(list(KEYS), maintain_order=True):
         if bool((part["unix_time_second"].diff() <= 0).any()):  # out of order here: a repeat, or refused
@@ -85,23 +74,6 @@ def read_telemetry(path: str | Path, repairs: list[Repair] | None = None) -> lis
     if dropped and repairs is not None:
         repairs.append(Repair("duplicate_rows", "telemetry rows repeated exactly were dropped", dropped))
     return cells
-
-
-def _number(frame: pl.DataFrame, name: str, where: str) -> pl.Series:
-    column = frame[name]
-    values = column.cast(pl.Float64, strict=False)
-    bad = values.is_null() | ~values.is_finite()
-    if bool(bad.any()):
-        k = int(np.flatnonzero(bad.to_numpy())[0])
-        raw, value = column[k], values[k]
-        if raw is None or str(raw).strip() == "":
-            message = "missing value"
-        elif value is not None:  # parsed, but NaN or infinite
-            message = f"not a finite number: {str(raw).strip()}"
-        else:
-            message = f"not a number: {raw!r}"
-        raise DataError(Issue(where, message, row=int(frame[_ROW][k]), column=name))
-    return values
 
 
 def _cell(part: pl.DataFrame, where: str) -> CellSeries:
@@ -114,8 +86,8 @@ def _cell(part: pl.DataFrame, where: str) -> CellSeries:
         raise DataError(
             Issue(
                 where,
-                f"pack {pack} cell {cell}: a sample at {how} this cell's previous one (row {part[_ROW][k - 1]})",
-                row=int(part[_ROW][k]),
+                f"pack {pack} cell {cell}: a sample at {how} this cell's previous one (row {part[ROW][k - 1]})",
+                row=int(part[ROW][k]),
                 column="unix_time_second",
             )
         )

@@ -110,7 +110,8 @@ def run_state_demo(
 def _pack_soc(model: CellModel, path: Path) -> dict[str, tuple[float, float]]:
     """`bmts soc` on a pack's telemetry, with the model's capacity and with each cell's own (the true ones,
     written as the capacity history `bmts soh` would give): each cell's RMSE against its true SOC."""
-    frame, truth = pack_telemetry(true_cell_model())
+    cell = true_cell_model()
+    frame, truth = pack_telemetry(cell)
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.write_csv(path)
     history = path.with_name("pack-1.capacities.csv")
@@ -118,7 +119,7 @@ def _pack_soc(model: CellModel, path: Path) -> dict[str, tuple[float, float]]:
         {
             "battery_id": list(PACK_CELLS),
             "cycle": [1] * len(PACK_CELLS),
-            "capacity_ah": [true_cell_model().capacity_ah * fade for _, fade in PACK_CELLS.values()],
+            "capacity_ah": [cell.capacity_ah * fade for _, fade in PACK_CELLS.values()],
         }
     ).write_csv(history)
     runs = [

@@ -257,21 +257,36 @@ def _resumed_filter(
     saved = read_json(path)
     if not isinstance(saved, dict) or saved.get("time_base") != base:
         raise DataError(Issue(f"--state {path}", f"not a SOC filter state on this file's time base ({base})"))
+    return resume_filter(model, saved, float(frame[base][0]), base, where, f"--state {path}"), base, True
+
+
+def resume_filter(
+    model: CellModel,
+    saved: dict[str, object],
+    first: float,
+    base: str,
+    where: str,
+    state_where: str,
+    subject: str = "",
+    of: str = "this cell",
+) -> SocFilter:
+    """The filter a saved state continues, for data whose first sample is at `first` (on `base`): refused
+    with a one-line error when the state cannot be resumed (`state_where` names it) or the data does not
+    start after it (`where`). `subject` prefixes the messages (a pack's cell), `of` names whose file it is."""
     try:
         soc_filter = SocFilter.resume(model, saved)
     except (ValueError, KeyError, TypeError) as e:
-        raise DataError(Issue(f"--state {path}", f"cannot resume: {e}")) from None
-    first = float(frame[base][0])
+        raise DataError(Issue(state_where, f"{subject}cannot resume: {e}")) from None
     if soc_filter.t_last is not None and first <= soc_filter.t_last:
         raise DataError(
             Issue(
                 where,
-                f"starts at {base} {first:.3f}, not after the state's last sample ({soc_filter.t_last:.3f}): "
-                "not the next file of this cell",
+                f"{subject}starts at {base} {first:.3f}, not after the state's last sample "
+                f"({soc_filter.t_last:.3f}): not the next file of {of}",
                 column=base,
             )
         )
-    return soc_filter, base, True
+    return soc_filter
 
 
 def soc_of_frame(

@@ -138,21 +138,11 @@ def _filter(
     """The cell's saved filter, checked to end before the cell's first sample here; None if it has none."""
     if saved is None:
         return None
-    try:
-        soc_filter = SocFilter.resume(model, saved)
-    except (ValueError, KeyError, TypeError) as e:
-        raise DataError(Issue(f"--state {state_path}", f"cell {_key(cell)}: cannot resume: {e}")) from None
     first = float(cell.frame[TIME_BASE][0])
-    if soc_filter.t_last is not None and first <= soc_filter.t_last:
-        raise DataError(
-            Issue(
-                where,
-                f"pack {cell.pack_id} cell {cell.cell_id} starts at {TIME_BASE} {first:.3f}, not after the "
-                f"state's last sample ({soc_filter.t_last:.3f}): not the next file of this pack",
-                column=TIME_BASE,
-            )
-        )
-    return soc_filter
+    subject = f"pack {cell.pack_id} cell {cell.cell_id}: "
+    return state.resume_filter(
+        model, saved, first, TIME_BASE, where, f"--state {state_path}", subject, "this pack"
+    )
 
 
 def _shared(warning: str, keys: list[str]) -> str:

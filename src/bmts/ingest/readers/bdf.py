@@ -20,10 +20,9 @@ import pyarrow.parquet as pq
 from bmts.analytics.direction import signed_current, step_boundaries
 from bmts.ingest.base import Chunk
 from bmts.ingest.csvio import header_fields, iter_csv, open_text_head
+from bmts.ingest.tables import PARQUET_MAGIC
 from bmts.ingest.units import UnitError, resolve_header
 from bmts.schema import REQUIRED_TIMESERIES, DataError, Issue, Repair
-
-PARQUET_MAGIC = b"PAR1"
 
 
 def _mapping(path: Path, fields: list[str]) -> dict[str, tuple[str, float, float]]:
