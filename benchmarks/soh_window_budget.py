@@ -21,7 +21,7 @@ import polars as pl
 
 from _common import SHARED_DATA, best_scale_pct, machine_line, markdown_table, rmse_pct
 from bmts.analytics.soh import Window, soh_from_windows, window_charge
-from bmts.pipeline import state
+from bmts.pipeline import soh_state
 
 CAL = 5  # the first cycles taken as nominal, as bmts does
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -115,13 +115,13 @@ def deciles(budget: pl.DataFrame) -> pl.DataFrame:
 
 def calce() -> None:
     cell, nominal, win = "CS2_35", 1.1, Window()
-    frame = state.stitched(sorted((SHARED_DATA / "calce_cs2" / cell).glob("*.xlsx")))
+    frame = soh_state.stitched(sorted((SHARED_DATA / "calce_cs2" / cell).glob("*.xlsx")))
     summary = pl.read_csv(SHARED_DATA / "calce_cs2" / "capacity_summary_DERIVED.csv")
     truth = summary.filter(pl.col("battery_id") == f"calce-{cell}").select("cycle", "capacity_ah")
     cut = frame.filter(
         (pl.col("current_ampere") > 0) & pl.col("voltage_volt").is_between(win.v_low, win.v_high)
     )
-    bmts = state.soh_from_frame(cut, nominal, cell)
+    bmts = soh_state.soh_from_frame(cut, nominal, cell)
     rows = []
     for (k,), g in frame.sort("test_time_second").group_by("cycle", maintain_order=True):
         t, v, i = (

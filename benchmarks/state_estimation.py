@@ -29,7 +29,7 @@ from _common import SHARED_DATA, best_scale_pct, machine_line, markdown_table, r
 from bmts.analytics.soc import coulomb_count, estimate_soc
 from bmts.analytics.soh import Window, soh_from_windows, window_features
 from bmts.analytics.soh_reference import WindowCapacityModel, feature_matrix, training_rows
-from bmts.pipeline import state
+from bmts.pipeline import soh_state, state
 from soc_cold import load_drive
 
 C_REF = 2.9677
@@ -95,7 +95,7 @@ def nasa_cell(cell: str) -> tuple[np.ndarray, np.ndarray, pl.DataFrame]:
         truth.append(float(path.stem.split("_cap_")[1]))
         parts.append(pl.DataFrame({"t": t, "v": -v, "i": -i, "c": np.full(t.size, k)}))
     # full cycles as `bmts soh` gives them (the NASA reader declares the 2.7 V end of NASA's Capacity)
-    full = state.soh_table([folder], 2.0).sort("cycle")["capacity_ah"].to_numpy()
+    full = soh_state.soh_table([folder], 2.0).sort("cycle")["capacity_ah"].to_numpy()
     return np.array(truth), full, pl.concat(parts)
 
 
@@ -189,19 +189,19 @@ def calce_table() -> None:
     frames, took = {}, {}
     for cell in CALCE_CELLS:
         started = time.perf_counter()
-        frames[cell] = state.stitched(sorted((SHARED_DATA / "calce_cs2" / cell).glob("*.xlsx")))
+        frames[cell] = soh_state.stitched(sorted((SHARED_DATA / "calce_cs2" / cell).glob("*.xlsx")))
         took[cell] = time.perf_counter() - started
     rows, res_rows, cal_rows = [], [], []
     for cell, frame in frames.items():
         started = time.perf_counter()
-        full = state.soh_from_frame(frame, 1.1, cell)
+        full = soh_state.soh_from_frame(frame, 1.1, cell)
         seconds = took[cell] + time.perf_counter() - started
         window = frame.filter((pl.col("current_ampere") > 0) & pl.col("voltage_volt").is_between(3.8, 4.1))
         windows = tuple(
             window[c].to_numpy() for c in ("test_time_second", "voltage_volt", "current_ampere", "cycle")
         )
         others = [(c, f) for c, f in frames.items() if c != cell]
-        model = state.calibration_from_frames(others, 1.1, Window())
+        model = soh_state.calibration_from_frames(others, 1.1, Window())
         truth = summary.filter(pl.col("battery_id") == f"calce-{cell}").select("cycle", "capacity_ah")
         tables = _calibrated(windows, 1.1, Window(), full.sort("cycle").head(1), model)
         e, tr, _ = _scored(truth, full)

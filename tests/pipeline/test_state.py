@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from bmts.analytics.ecm import simulate_voltage
 from bmts.ingest import read_timeseries, write_bdf
-from bmts.pipeline import state
+from bmts.pipeline import soh_state, state
 from bmts.schema import DataError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analytics"))
@@ -262,17 +262,17 @@ def test_field_cycles_use_windows_calibrated_on_the_full_ones(tmp_path: Path) ->
         pl.DataFrame({"test_time_second": t, "voltage_volt": v, "current_ampere": i, "cycle_count": c}),
         tmp_path / "field.bdf.csv",
     )
-    table = state.soh_from_frame(state.stitched([path]), NOMINAL, "field")
+    table = soh_state.soh_from_frame(soh_state.stitched([path]), NOMINAL, "field")
     assert set(table["method"].to_list()) == {"partial_window"}
     est = table["capacity_ah"].to_numpy()
     # (this simulated cell loses capacity along the whole curve: the constant-outside model drifts, 2 %)
     assert np.sqrt(np.mean((est - cell_ah) ** 2)) < 0.02 * NOMINAL
     # another window (another chemistry's flat part, say) is an option; a reversed one is refused
-    other = state.soh_table([path], NOMINAL, (3.7, 4.0))
+    other = soh_state.soh_table([path], NOMINAL, (3.7, 4.0))
     assert other.height == table.height
     assert np.sqrt(np.mean((other["capacity_ah"].to_numpy() - cell_ah) ** 2)) < 0.02 * NOMINAL
     with pytest.raises(DataError, match="--window-v"):
-        state.soh_table([path], NOMINAL, (4.1, 3.8))
+        soh_state.soh_table([path], NOMINAL, (4.1, 3.8))
 
 
 def _cycling_file(path: Path, fade: float, windows_only: bool = False) -> Path:
@@ -295,14 +295,14 @@ def test_windows_calibrated_on_reference_cells_from_the_command_line(tmp_path: P
     table = pl.read_csv(out)
     assert set(table["method"]) == {"partial_window_reference"}
     error = table["capacity_ah"].to_numpy() - truth[table["cycle"].to_numpy() - 1]
-    plain = state.soh_table([field], NOMINAL)
+    plain = soh_state.soh_table([field], NOMINAL)
     plain_error = plain["capacity_ah"].to_numpy() - truth[plain["cycle"].to_numpy() - 1]
     assert np.sqrt(np.mean(error**2)) < 0.25 * np.sqrt(np.mean(plain_error**2))
     # a reference must have been cycled fully: windows alone teach nothing about the capacity
     with pytest.raises(DataError, match=r"--reference .*field.*a reference cell needs 10"):
-        state.soh_table([field], NOMINAL, references=[field])
+        soh_state.soh_table([field], NOMINAL, references=[field])
     with pytest.raises(DataError, match=r"--reference .*missing"):
-        state.soh_table([field], NOMINAL, references=[tmp_path / "missing"])
+        soh_state.soh_table([field], NOMINAL, references=[tmp_path / "missing"])
 
 
 def test_telemetry_file_by_file_continues_the_filter(files: dict[str, Path], tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from bmts.analytics.ecm import CellModel
 from bmts.ingest.bdf_writer import write_frame
-from bmts.pipeline import state, telemetry_state
+from bmts.pipeline import soh_state, state, telemetry_state
 from bmts.pipeline.sample_data import sample_fleet, simulate_cell
 from bmts.pipeline.sample_lab import pack_telemetry, true_cell_model, write_lab
 from bmts.schema import DataError
@@ -84,7 +84,7 @@ def test_soh_per_cell_from_telemetry(tmp_path: Path) -> None:
     parts, alone = [], {}
     for spec in specs:
         cell = simulate_cell(spec, cycles=6)
-        alone[spec.cell_id] = state.soh_from_frame(
+        alone[spec.cell_id] = soh_state.soh_from_frame(
             cell.with_columns(cycle=pl.col("cycle_count")), 2.5, "cell"
         )
         parts.append(_as_telemetry(cell, spec.cell_id))
@@ -209,7 +209,7 @@ def test_soh_per_cell_from_charge_windows_alone(tmp_path: Path) -> None:
         cell = simulate_cell(spec, cycles=12)
         win = cell.filter((pl.col("current_ampere") > 0) & pl.col("voltage_volt").is_between(3.8, 4.1))
         own = win.with_columns(cycle=pl.col("cycle_count") - win["cycle_count"][0] + 1)
-        alone[spec.cell_id] = state.soh_from_frame(own, 2.5, "cell")
+        alone[spec.cell_id] = soh_state.soh_from_frame(own, 2.5, "cell")
         parts.append(_as_telemetry(win, spec.cell_id))
     path = tmp_path / "windows.parquet"
     pl.concat(parts).sort("unix_time_second", maintain_order=True).write_parquet(path)
@@ -219,3 +219,36 @@ def test_soh_per_cell_from_charge_windows_alone(tmp_path: Path) -> None:
         rows = table.filter(pl.col("battery_id") == cell_id)
         assert rows["method"][0].startswith("partial_window") and rows.height == expected.height == 12
         assert rows["soh"].to_list() == pytest.approx(expected["soh"].to_list())
+
+
+def test_cells_on_their_own_clocks_are_each_as_alone(
+    tmp_path: Path, lab: tuple[CellModel, Path, Path, dict[str, np.ndarray]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a pack's cells sampled together run together; a cell sampled half a second later, and one whose first
+    # minutes are missing, run on their own clocks: every cell's trace is what it is from its own file
+    model, _, pack, _ = lab
+    frame = pl.read_csv(pack)
+    frame = frame.with_columns(
+        pl.when(pl.col("cell_id") == "cell-2")
+        .then(pl.col("unix_time_second") + 0.5)
+        .otherwise(pl.col("unix_time_second"))
+    ).filter(
+        (pl.col("cell_id") != "cell-3") | (pl.col("unix_time_second") >= frame["unix_time_second"][0] + 60)
+    )
+    frame = pl.concat(
+        [frame, frame.filter(pl.col("cell_id") == "cell-1").with_columns(pl.lit("cell-4").alias("cell_id"))]
+    )
+    mixed = tmp_path / "mixed.csv"
+    frame.write_csv(mixed)
+    groups: list[int] = []
+    real = state.update_together
+    monkeypatch.setattr(state, "update_together", lambda fs, *a: groups.append(len(fs)) or real(fs, *a))
+    together, _, _ = telemetry_state.soc_of_telemetry(mixed, model)
+    assert sorted(groups) == [1, 1, 2]  # cells 1 and 4 together
+    for cell in ("cell-1", "cell-2", "cell-3", "cell-4"):
+        alone = tmp_path / f"{cell}.csv"
+        frame.filter(pl.col("cell_id") == cell).write_csv(alone)
+        own, _, _ = telemetry_state.soc_of_telemetry(alone, model)
+        mine = together.filter(pl.col("cell_id") == cell)
+        assert mine["unix_time_second"].to_list() == own["unix_time_second"].to_list()
+        assert mine["soc"].to_numpy() == pytest.approx(own["soc"].to_numpy(), abs=1e-12), cell

@@ -25,68 +25,28 @@ contradict is replaced by what they say, so the filter does not spend its first 
 guess they bear out is held to their spread, so the model's error in those minutes does not pull it off.
 
 `SocFilter` carries the state between calls (streaming), and `state()` / `SocFilter.resume` carry it across a
-restart as plain JSON values; `estimate_soc` runs one series.
+restart as plain JSON values; `estimate_soc` runs one series; `update_together` runs the filters of cells
+logged on one clock (a pack) at once, their block loop (`soc_blocks`) shared. Settings: `soc_config`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 
-from bmts.analytics.ecm import CellModel, butler_volmer
-from bmts.analytics.soc_offset import offset_note, rest_update
+from bmts.analytics.ecm import CellModel
+from bmts.analytics.soc_blocks import Blocks, FilterArrays, Tables, run_blocks
+from bmts.analytics.soc_config import SocConfig
+from bmts.analytics.soc_offset import offset_note
 from bmts.analytics.soc_persistence import InnovationPersistence
 from bmts.analytics.soc_start import StartVerdict, first_minutes_verdict, horizon_temperatures
-from bmts.analytics.soc_tables import SOC_GRID, TANGENT_VAR, Lookup
+from bmts.analytics.soc_tables import SOC_GRID, Lookup
 
 STATE_FORMAT = "bmts.soc-filter-state/1"
-
-
-@dataclass(frozen=True)
-class SocConfig:
-    block_samples: int = 256
-    block_seconds: float = 30.0
-    initial_soc_std: float = 0.10  # a given initial SOC is a guess with this standard deviation
-    unknown_soc_std: float = 0.30
-    rest_voltage_std_v: float = 0.010  # an initial rest voltage as OCV, this good
-    offset_std_a: float = 0.10
-    gain_std: float = 0.02
-    model_error_v: float = 0.006  # voltage model error floor
-    model_error_rel: float = 0.15  # plus this fraction of the overpotential (or the model's measured one)
-    #: ... or this one where no long load measured it: a pulse-only table's median mismatch at long loads
-    #: (the simulated cells' 19 tables 0.22, NMC/NCO 0.08-0.33, LFP 0.8-2.7; Panasonic 0.09 / 0.17 / 0.22
-    #: at 25 / 10 / 0 degC: its pulse tests against its dis5 files)
-    unmeasured_error_rel: float = 0.20
-    error_correlation_s: float = 60.0
-    adapt_s: float = 600.0  # memory of the innovation-based model-error scale (0: no adaptation)
-    bias_std_v: float = 0.010  # stationary spread of the model-voltage bias (hysteresis, OCV shift); 0: off
-    bias_relax_soc: float = 0.20  # the bias decorrelates over this charge throughput (fraction of capacity)
-    soc_walk_per_s: float = 1e-7
-    offset_walk_a: float = 2e-5  # A per sqrt(s)
-    rest_current_c_rate: float = 0.02
-    temperature_margin_c: float = 5.0
-    #: compare a start that is not at rest with the first minutes' voltage (`soc_start`): a given initial SOC
-    #: this many of its std from the voltage's own best start is replaced by what the voltage says; 0: off
-    start_check_std: float = 2.0
-    #: ... and only when it is this far off too: a start declared better known (a smaller `initial_soc_std`)
-    #: narrows the prior, not the check, which is there for a wrong guess, not a cold model's error
-    start_check_min_soc: float = 0.20
-    #: after this long at rest (every reading below `rest_current_c_rate`), the reading is the current
-    #: sensor's offset (nothing flows), trusted to `rest_current_std_a`; 0: off
-    rest_offset_after_s: float = 300.0
-    rest_current_std_a: float = 0.01
-    #: the block innovations' lag-one correlation inflates the voltage's variance (`soc_persistence`), capped
-    #: at this correlation ((1 + 0.95) / (1 - 0.95): 39 blocks count as one); 0: off
-    persistence_rho_max: float = 0.95
-    #: after a start neither at rest nor borne out by the first minutes it is learnt only this long after the
-    #: start (a wrong start's innovations share a sign too, and the filter takes 10-20 min to converge)
-    persistence_after_s: float = 1200.0
-    #: the resistances' uncertainty between pulse sets enters the voltage's variance (`soc_tables`)
-    interpolation_spread: bool = True
 
 
 @dataclass
@@ -100,56 +60,6 @@ class SocResult:
     offset_read_at_rest: bool = False
 
 
-class _Blocks:
-    """One chunk cut into the filter's blocks, and everything in them that does not depend on the filter
-    state, computed for the whole chunk at once so the per-block loop is left with the state's algebra.
-    A block starts from the previous sample's time, or after a gap in the log from its own first sample."""
-
-    def __init__(
-        self, t: np.ndarray, v: np.ndarray, i: np.ndarray, t_prev: float, cfg: SocConfig, c: float
-    ) -> None:
-        # blocks of at most block_samples and block_seconds, each as long as both allow
-        los, his, starts, gaps = [], [], [], []
-        lo, n = 0, t.size
-        while lo < n:
-            t_lo = float(t[lo])
-            hi = lo + cfg.block_samples  # unless block_seconds end it earlier (t ascending):
-            if hi > n or t[hi - 1] > t_lo + cfg.block_seconds:
-                hi = min(int(t.searchsorted(t_lo + cfg.block_seconds, side="right")), hi)
-            gap = t_lo - t_prev if t_lo - t_prev > cfg.block_seconds else 0.0
-            los.append(lo)
-            his.append(hi)
-            starts.append(t_lo if gap > 0 else t_prev)
-            gaps.append(gap)
-            t_prev, lo = float(t[hi - 1]), hi
-        self.count = len(los)
-        self.lo, self.hi = np.array(los), np.array(his)
-        self.lengths = self.hi - self.lo
-        self.gap_s: list[float] = gaps
-        start_s = np.array(starts)
-        # (in place where it can be: a fresh array of the chunk's length costs more than the arithmetic)
-        self.elapsed_s = t - np.repeat(start_s, self.lengths)  # time since the block's start
-        self.dt_s = np.empty(n)
-        np.subtract(t[1:], t[:-1], out=self.dt_s[1:])
-        self.dt_s[self.lo] = t[self.lo] - start_s
-        # SOC sensitivities inside each block: to the current offset (time / c) and gain (charge / c)
-        self.ds_db = self.elapsed_s / -c
-        self.ds_dg = np.cumsum(i * self.dt_s)  # less the charge before each block
-        self.ds_dg -= np.repeat(np.concatenate([[0.0], self.ds_dg[self.lo[1:] - 1]]), self.lengths)
-        self.ds_dg /= -c
-        self.v_sum: list[float] = np.add.reduceat(v, self.lo).tolist()
-        self.i_sum: list[float] = np.add.reduceat(i, self.lo).tolist()
-        self.i_abs_max: list[float] = np.maximum.reduceat(np.abs(i), self.lo).tolist()
-        self.ds_db_sum: list[float] = np.add.reduceat(self.ds_db, self.lo).tolist()
-        self.ds_dg_sum: list[float] = np.add.reduceat(self.ds_dg, self.lo).tolist()
-        self.ds_db_end: list[float] = self.ds_db[self.hi - 1].tolist()
-        self.ds_dg_end: list[float] = self.ds_dg[self.hi - 1].tolist()
-        span = np.maximum(t[self.hi - 1] - start_s, 1e-3)
-        self.span_s: list[float] = span.tolist()
-        adapt = 1.0 - np.exp(-span / cfg.adapt_s) if cfg.adapt_s > 0 else np.zeros(self.count)
-        self.adapt_weight: list[float] = adapt.tolist()
-
-
 class SocFilter:
     """Streaming SOC estimator: call `update` with consecutive chunks of one cell's samples."""
 
@@ -157,6 +67,7 @@ class SocFilter:
         self.model = model
         self.cfg = config or SocConfig()
         self.capacity_as = model.capacity_ah * 3600.0
+        self.rest_a = self.cfg.rest_current_c_rate * model.capacity_ah  # below this the cell is at rest
         self.initial_soc = initial_soc
         self.x: np.ndarray | None = None
         self.p = np.zeros((6, 6))
@@ -215,16 +126,28 @@ class SocFilter:
         f._outside = (np.inf if lo is None else lo, -np.inf if hi is None else hi)
         return f
 
+    def share_lookups(self, other: SocFilter) -> bool:
+        """Use `other`'s look-up tables from now on, when it is a filter of the same cell model (the
+        capacity aside: the tables do not depend on it) and settings, so a pack's filters tabulate each
+        temperature once; whether they are shared."""
+        mine, theirs = self.model, other.model  # (one model, or copies of it with their own capacity)
+        same = self.cfg == other.cfg and all(
+            getattr(mine, f.name) is getattr(theirs, f.name) for f in fields(mine) if f.name != "capacity_ah"
+        )
+        if same:
+            self._lookups = other._lookups
+        return same
+
     def _lookup(self, temperature: float | None) -> Lookup:
         key = None if temperature is None or not np.isfinite(temperature) else round(temperature * 2) / 2
         found = self._lookups.get(key)
         if found is None:
             found = Lookup(self.model, key, self.cfg.model_error_rel, self.cfg.unmeasured_error_rel)
             self._lookups[key] = found
-            lo, hi = self._t_range
-            margin = self.cfg.temperature_margin_c
-            if key is not None and (key < lo - margin or key > hi + margin):
-                self._outside = (min(self._outside[0], key), max(self._outside[1], key))
+        lo, hi = self._t_range
+        margin = self.cfg.temperature_margin_c
+        if key is not None and (key < lo - margin or key > hi + margin):
+            self._outside = (min(self._outside[0], key), max(self._outside[1], key))
         return found
 
     def _start(
@@ -311,124 +234,9 @@ class SocFilter:
     def update(
         self, t: np.ndarray, v: np.ndarray, i: np.ndarray, temperature: np.ndarray | None = None
     ) -> SocResult:
-        t, v, i = (np.ascontiguousarray(a, dtype=np.float64) for a in (t, v, i))
-        n = t.size
-        if n == 0:
-            return self._result(np.empty(0), np.empty(0))
-        cfg = self.cfg
-        rest_a = cfg.rest_current_c_rate * self.model.capacity_ah
-        temps = None if temperature is None else np.asarray(temperature, dtype=np.float64)
-        if self.x is None:
-            self._start(t, v, i, temps, abs(float(i[0])) < rest_a)
-            self.t_last = self.t_first = float(t[0])
-        c = self.capacity_as
-        b = _Blocks(t, v, i, self.t_last if self.t_last is not None else float(t[0]), cfg, c)
-        block_temps = None if temps is None else temps[b.lo].tolist()
-        x, p = self.x, self.p
-        assert x is not None
-        phi = np.eye(6)  # the block's transition: coulomb counting with offset and gain, RC and bias decay
-        s_start, gain_err, offset, std_k = (np.empty(b.count) for _ in range(4))
-        temp_now: float | None = None
-        s0, v1_0, v2_0, offset_a, gain, bias = x.tolist()  # the state as floats, x and p for the algebra
-        for k, (lo, hi) in enumerate(zip(b.lo.tolist(), b.hi.tolist(), strict=True)):
-            if block_temps is not None and math.isfinite(block_temps[k]):
-                temp_now = block_temps[k]
-            table = self._lookup(temp_now)
-            if b.gap_s[k] > 0:  # a gap in the log: the RC pairs relax, nothing flows
-                row = table.at(s0)
-                v1_0 *= math.exp(-b.gap_s[k] / row[4])
-                v2_0 *= math.exp(-b.gap_s[k] / row[6])
-                x = np.array([s0, v1_0, v2_0, offset_a, gain, bias])
-                p[0, 0] += cfg.soc_walk_per_s**2 * b.gap_s[k]
-            if cfg.rest_offset_after_s > 0:
-                # (a gap in the log counts: the filter books nothing flowing in it)
-                at_rest = b.i_abs_max[k] < rest_a
-                read_s = b.gap_s[k] + b.span_s[k]  # the time this block's reading stands for
-                self.rest_s = self.rest_s + read_s if at_rest else 0.0
-                if self.rest_s >= cfg.rest_offset_after_s:  # nothing flows: the reading is the offset
-                    x = np.array([s0, v1_0, v2_0, offset_a, gain, bias])
-                    # its variance per correlation time, as the voltage's
-                    var = cfg.rest_current_std_a**2 * max(1.0, cfg.error_correlation_s / read_s)
-                    x, p = rest_update(x, p, b.i_sum[k] / (hi - lo), var)
-                    self.offset_rest_s += read_s
-                    s0, v1_0, v2_0, offset_a, gain, bias = x.tolist()
-            ocv0, slope, r0, r1, tau1, r2, tau2, scale = table.at(s0)
-            lin_var = 0.0  # the linearisation's error variance (V^2)
-            if p[0, 0] > TANGENT_VAR:  # SOC spread wider than the tangent's window: linearise over it
-                line = table.regression(s0, float(p[0, 0]))
-                if line is not None:
-                    ocv0, slope, lin_var = line
-            inv_m = 1.0 / (hi - lo)
-            icor = i[lo:hi] * (1.0 - gain) - offset_a
-            g = butler_volmer(icor, scale)
-            # the two RC pairs as rows: v_j(t) = e_j (v_j(0) + R_j sum (1 - exp(-dt/tau_j)) g / e_j)
-            neg_tau, r, v_0 = np.array([[-tau1, r1, v1_0], [-tau2, r2, v2_0]]).T[:, :, None]
-            e = np.exp(b.elapsed_s[lo:hi] / neg_tau)
-            v_rc = e * (v_0 - r * np.add.accumulate(np.expm1(b.dt_s[lo:hi] / neg_tau) * g / e, axis=1))
-            over = r0 * icor + v_rc[0] + v_rc[1]
-            # the block's mean voltage residual: measured - (OCV + slope ds + overpotential + bias)
-            ds_sum = b.ds_dg_sum[k] * (gain - 1.0) + b.ds_db_sum[k] * offset_a  # ds = cumsum(icor dt) / c
-            y = (b.v_sum[k] - slope * ds_sum - float(over.sum())) * inv_m - ocv0 - bias
-            e_sum1, e_sum2 = e.sum(axis=1).tolist()
-            h = np.array(
-                [
-                    slope,
-                    e_sum1 * inv_m,
-                    e_sum2 * inv_m,
-                    slope * b.ds_db_sum[k] * inv_m - r0,
-                    (slope * b.ds_dg_sum[k] - r0 * b.i_sum[k]) * inv_m,
-                    1.0,
-                ]
-            )
-            span = b.span_s[k]
-            noise = cfg.model_error_v**2 + (table.error_rel * float(np.abs(over).sum()) * inv_m) ** 2
-            if cfg.interpolation_spread:  # the resistances are not known between two pulse sets
-                rel0, rel1, rel2 = table.spread_at(s0)
-                v_abs = np.abs(v_rc).sum(axis=1).tolist()
-                spread = rel0 * abs(r0) * float(np.abs(icor).sum()) + rel1 * v_abs[0] + rel2 * v_abs[1]
-                noise += (spread * inv_m) ** 2
-            ph = np.dot(p, h)
-            hph = float(np.dot(h, ph))
-            if cfg.adapt_s > 0:  # covariance matching: innovations larger than P and R explain
-                w = b.adapt_weight[k]
-                excess = (y * y - hph - lin_var) / noise
-                self.error_scale = max(1.0, (1.0 - w) * self.error_scale + w * excess)
-            lasting = self.persistence.inflation(
-                y, float(t[hi - 1]), b.adapt_weight[k], cfg.persistence_rho_max
-            )
-            r_meas = noise * self.error_scale * max(1.0, cfg.error_correlation_s / span, lasting) + lin_var
-            gain_k = ph / (hph + r_meas)
-            dx = gain_k * y
-            p = p - gain_k[:, None] * ph
-            over_bound = s0 + float(dx[0]) - min(max(s0 + float(dx[0]), 0.0), 1.0)
-            if over_bound != 0.0 and p[0, 0] > 0.0:  # SOC is 0..1: project with the state's covariance
-                dx = dx - p[:, 0] * (over_bound / p[0, 0])
-            s0, v1_0, v2_0, offset_a, gain, bias = (x + dx).tolist()
-            # the SOC inside the block follows from the updated state (filled in below, for all blocks)
-            s_start[k], offset[k], gain_err[k] = s0, offset_a, gain
-            std_k[k] = math.sqrt(max(p[0, 0], 0.0))
-            # propagate to the block end, the RC voltages with the update's correction
-            e_end1, e_end2 = e[:, -1].tolist()
-            dx1, dx2 = dx[1:3].tolist()
-            v1_0, v2_0 = float(v_rc[0, -1]) + e_end1 * dx1, float(v_rc[1, -1]) + e_end2 * dx2
-            s0 = s0 + b.ds_dg_end[k] * (gain - 1.0) + b.ds_db_end[k] * offset_a
-            relax = math.exp(-float(np.dot(np.abs(icor), b.dt_s[lo:hi])) / (c * cfg.bias_relax_soc))
-            bias *= relax  # hysteresis-like decay
-            x = np.array([s0, v1_0, v2_0, offset_a, gain, bias])
-            phi[0, 3], phi[0, 4] = b.ds_db_end[k], b.ds_dg_end[k]
-            phi[1, 1], phi[2, 2], phi[5, 5] = e_end1, e_end2, relax
-            p = np.dot(np.dot(phi, p), phi.T)
-            p[0, 0] += cfg.soc_walk_per_s**2 * span
-            p[1, 1] += 1e-8 * span
-            p[2, 2] += 1e-8 * span
-            p[3, 3] += cfg.offset_walk_a**2 * span
-            p[4, 4] += 1e-12 * span
-            p[5, 5] += cfg.bias_std_v**2 * (1.0 - relax**2)
-        self.x, self.p, self.t_last = x, p, float(t[-1])
-        soc = b.ds_dg * np.repeat(gain_err - 1.0, b.lengths)
-        soc += np.repeat(s_start, b.lengths)
-        soc += b.ds_db * np.repeat(offset, b.lengths)
-        return self._result(soc, np.repeat(std_k, b.lengths))
+        """The SOC at every sample of the next chunk of the cell's log (`t` ascending, after the last)."""
+        temps = None if temperature is None else np.asarray(temperature, dtype=np.float64)[None]
+        return update_together([self], t, np.asarray(v)[None], np.asarray(i)[None], temps)[0]
 
     def _result(self, soc: np.ndarray, std: np.ndarray) -> SocResult:
         x = self.x if self.x is not None else np.zeros(6)
@@ -458,6 +266,85 @@ class SocFilter:
 def _first_finite(a: np.ndarray) -> float | None:
     finite = np.flatnonzero(np.isfinite(a))
     return float(a[finite[0]]) if finite.size else None
+
+
+def update_together(
+    filters: Sequence[SocFilter],
+    t: np.ndarray,
+    v: np.ndarray,
+    i: np.ndarray,
+    temperature: np.ndarray | None = None,
+) -> list[SocResult]:
+    """`SocFilter.update` of K cells logged on the same clock `t` (n,), at once: `v`, `i` and `temperature`
+    (K, n), row k for filter k. The block loop then runs once for all of them (`soc_blocks`), which is what
+    makes a pack's slowly logged telemetry fast. The filters share their configuration and where they
+    stopped (they have always run together, or they are new)."""
+    t = np.ascontiguousarray(t, dtype=np.float64)
+    shape = (len(filters), t.size)
+    v, i = (np.ascontiguousarray(a, dtype=np.float64).reshape(shape) for a in (v, i))
+    temps = None if temperature is None else np.asarray(temperature, dtype=np.float64).reshape(shape)
+    if t.size == 0:
+        return [f._result(np.empty(0), np.empty(0)) for f in filters]
+    cfg, t_last = filters[0].cfg, filters[0].t_last
+    if any(f.cfg != cfg or f.t_last != t_last for f in filters):
+        raise ValueError("filters updated together must share their configuration and their last time")
+    for k, f in enumerate(filters):
+        if f.x is None:
+            f._start(t, v[k], i[k], None if temps is None else temps[k], abs(float(i[k, 0])) < f.rest_a)
+            f.t_last = f.t_first = float(t[0])
+    capacity_as = np.array([f.capacity_as for f in filters])
+    start = filters[0].t_last if filters[0].t_last is not None else float(t[0])
+    b = Blocks(t, v, i, start, cfg.block_samples, cfg.block_seconds, cfg.adapt_s, capacity_as)
+    tables = _tables(filters, None if temps is None else temps[:, b.lo], b.count)
+    arrays = FilterArrays(
+        np.stack([f.x for f in filters if f.x is not None]),
+        np.stack([f.p for f in filters]),
+        np.array([f.error_scale for f in filters]),
+        np.array([f.rest_s for f in filters]),
+        np.array([f.offset_rest_s for f in filters]),
+        np.array([f.persistence.row() for f in filters]),
+    )
+    s_start, offset, gain_err, std = (
+        np.repeat(a.T, b.lengths, axis=1)
+        for a in run_blocks(arrays, b, tables, t, i, capacity_as, np.array([f.rest_a for f in filters]), cfg)
+    )
+    soc = b.ds_dg * (gain_err - 1.0)
+    soc += s_start
+    soc += b.ds_db * offset
+    results = []
+    for k, f in enumerate(filters):
+        f.x, f.p = arrays.x[k].copy(), arrays.p[k].copy()
+        f.error_scale, f.rest_s = float(arrays.error_scale[k]), float(arrays.rest_s[k])
+        f.offset_rest_s = float(arrays.offset_rest_s[k])
+        f.persistence = InnovationPersistence(*arrays.memory[k].tolist())
+        f.t_last = float(t[-1])
+        results.append(f._result(soc[k], std[k]))
+    return results
+
+
+def _tables(filters: Sequence[SocFilter], block_temps: np.ndarray | None, count: int) -> Tables:
+    """The look-up table of every filter in each of `count` blocks: at the block's first temperature (K,
+    count), or the last finite one before it in this chunk (none: the model's without temperature)."""
+    lookups: list[Lookup] = []
+    position: dict[int, int] = {}  # id of a lookup -> its place in lookups (filters may share them)
+    which = np.zeros((count, len(filters)), dtype=np.intp)
+    for k, f in enumerate(filters):
+        if block_temps is None:
+            keys, inverse = np.array([np.nan]), np.zeros(count, dtype=np.intp)
+        else:
+            temps = block_temps[k]
+            last = np.maximum.accumulate(np.where(np.isfinite(temps), np.arange(count), -1))
+            carried = np.where(last >= 0, temps[np.maximum(last, 0)], np.nan)
+            keys, inverse = np.unique(np.round(carried * 2.0) / 2.0, return_inverse=True)
+        place = []
+        for key in keys.tolist():
+            found = f._lookup(None if math.isnan(key) else key)
+            if id(found) not in position:
+                position[id(found)] = len(lookups)
+                lookups.append(found)
+            place.append(position[id(found)])
+        which[:, k] = np.array(place)[inverse]
+    return Tables.of(lookups, which)
 
 
 def estimate_soc(

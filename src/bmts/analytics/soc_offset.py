@@ -13,16 +13,17 @@ import numpy as np
 
 
 def rest_update(
-    x: np.ndarray, p: np.ndarray, reading_a: float, variance_a2: float
+    x: np.ndarray, p: np.ndarray, reading_a: np.ndarray, variance_a2: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """At rest the true current, reading * (1 - g) - b, is zero: the filter's state `x` (offset b at index 3,
-    gain error g at 4) and covariance `p` updated with that pseudo-measurement of variance `variance_a2`."""
-    h = np.zeros(x.size)
-    h[3], h[4] = -1.0, -reading_a
-    y = -(reading_a * (1.0 - float(x[4])) - float(x[3]))
-    ph = np.dot(p, h)
-    k = ph / (float(np.dot(h, ph)) + variance_a2)
-    return x + k * y, p - k[:, None] * ph
+    """At rest the true current, reading * (1 - g) - b, is zero: the states `x` (K, 6; offset b at index 3,
+    gain error g at 4) and covariances `p` (K, 6, 6) of K filters updated with that pseudo-measurement of
+    their readings `reading_a` (K,), of variance `variance_a2`; new arrays."""
+    h = np.zeros(x.shape)
+    h[:, 3], h[:, 4] = -1.0, -reading_a
+    y = -(reading_a * (1.0 - x[:, 4]) - x[:, 3])
+    ph = np.einsum("kij,kj->ki", p, h)
+    k = ph / (np.einsum("ki,ki->k", h, ph) + variance_a2)[:, None]
+    return x + k * y[:, None], p - k[:, :, None] * ph[:, None, :]
 
 
 def offset_note(

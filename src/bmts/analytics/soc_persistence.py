@@ -14,31 +14,21 @@ whose distance from the first minutes' best start is within the verdict's own sp
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from typing import Any
+
+import numpy as np
 
 
 @dataclass
 class InnovationPersistence:
-    """Running second moments of the block innovations (V^2) and the time learning starts (filter time)."""
+    """Running second moments of the block innovations (V^2) and the time learning starts (filter time), as
+    one filter keeps them between calls; `inflation` works on many filters' `row`s at once."""
 
     learn_from_s: float
     lag0: float = 0.0  # E[y_k^2]
     lag1: float = 0.0  # E[y_k y_(k-1)]
     last_v: float = 0.0  # the previous block's innovation
-
-    def inflation(self, y_v: float, t_s: float, weight: float, rho_max: float) -> float:
-        """Record a block's innovation (ending at filter time `t_s`, with the memory's `weight`) and return
-        the factor its measurement variance is to be inflated by (>= 1)."""
-        if t_s < self.learn_from_s or rho_max <= 0.0:
-            return 1.0
-        self.lag0 += weight * (y_v * y_v - self.lag0)
-        self.lag1 += weight * (y_v * self.last_v - self.lag1)
-        self.last_v = y_v
-        if self.lag0 <= 0.0:
-            return 1.0
-        rho = min(max(self.lag1 / self.lag0, 0.0), rho_max)
-        return (1.0 + rho) / (1.0 - rho)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -48,3 +38,25 @@ class InnovationPersistence:
         if not isinstance(d, dict):
             raise ValueError(f"persistence must be an object, not {d!r}")
         return cls(**{k: float(v) for k, v in d.items()})
+
+    def row(self) -> tuple[float, ...]:
+        """(learn_from_s, lag0, lag1, last_v): the row of `inflation`'s memory."""
+        return astuple(self)
+
+
+def inflation(
+    memory: np.ndarray, y_v: np.ndarray, learning: np.ndarray, weight: float, rho_max: float
+) -> np.ndarray:
+    """Record a block's innovation `y_v` of each of K filters (with the memory's `weight`) and return the
+    factor its measurement variance is to be inflated by (>= 1). `memory`: one `InnovationPersistence.row`
+    per filter (K, 4), updated in place; `learning`: whether each filter learns at this block's end (its
+    time is past its `learn_from_s`)."""
+    if rho_max <= 0.0:
+        return np.ones(y_v.size)
+    w = weight * learning  # a filter not learning yet keeps its memory as it is
+    memory[:, 1] += w * (y_v * y_v - memory[:, 1])
+    memory[:, 2] += w * (y_v * memory[:, 3] - memory[:, 2])
+    memory[:, 3] = np.where(learning, y_v, memory[:, 3])
+    # (lag0 is 0 only while every innovation learnt was 0, and lag1 with it)
+    rho = np.minimum(np.maximum(memory[:, 2] / np.maximum(memory[:, 1], 1e-300), 0.0), rho_max)
+    return np.where(learning, (1.0 + rho) / (1.0 - rho), 1.0)

@@ -6,8 +6,6 @@ they are tabulated once per 0.5 K on a 201-point grid and read by index.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from bmts.analytics.ecm import CellModel
@@ -59,28 +57,30 @@ class Lookup:
         ocv, slope, *rest = self.rows[k].tolist()
         return (ocv + slope * (soc - k / (GRID - 1)), slope, *rest)
 
-    def regression(self, soc: float, var: float) -> tuple[float, float, float] | None:
-        """The OCV's regression line on SOC ~ N(soc, var) truncated to the grid (0..1), within 4 sigma:
-        its value at `soc`, its slope and the OCV's residual variance about it (V^2). None: no spread."""
-        at, half = soc * (GRID - 1), 4.0 * math.sqrt(var) * (GRID - 1)  # in grid steps
-        lo, hi = max(math.floor(at - half), 0), min(math.ceil(at + half) + 1, GRID)
-        if hi - lo < 3:
-            return None
-        s, ocv = SOC_GRID[lo:hi], self.ocv[lo:hi]
-        w = np.exp((s - soc) ** 2 / (-2.0 * var))
-        w /= w.sum()
-        ds, docv = s - float(np.dot(w, s)), ocv - float(np.dot(w, ocv))
-        var_s = float(np.dot(w, ds * ds))
-        if var_s <= 0.0:
-            return None
-        slope = float(np.dot(w, ds * docv)) / var_s
-        residual = max(float(np.dot(w, docv * docv)) - slope * slope * var_s, 0.0)
-        # the line through the mean (E ocv at E soc), evaluated at the state's SOC
-        value = float(np.dot(w, ocv)) + slope * (soc - float(np.dot(w, s)))
-        return value, max(slope, 0.05), residual
-
     def soc_of_voltage(self, v: float) -> float:
         return float(np.interp(v, self.ocv, SOC_GRID))
+
+
+def regression(
+    ocv: np.ndarray, soc: np.ndarray, var: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For K cells, the OCV's regression line on SOC ~ N(soc, var) truncated to the grid (0..1), within 4
+    sigma: its value at `soc`, its slope and the OCV's residual variance about it (V^2), and whether there
+    was a spread to fit (else the tangent stands). `ocv`: (K, GRID), each cell's `Lookup.ocv`."""
+    at, half = soc * (GRID - 1), 4.0 * np.sqrt(var) * (GRID - 1)  # in grid steps
+    lo, hi = np.maximum(np.floor(at - half), 0), np.minimum(np.ceil(at + half) + 1, GRID)
+    steps = np.arange(GRID)
+    inside = (steps >= lo[:, None]) & (steps < hi[:, None])
+    w = np.where(inside, np.exp((SOC_GRID - soc[:, None]) ** 2 / (-2.0 * var[:, None])), 0.0)
+    w /= np.add.reduce(w, axis=1)[:, None]
+    mean_s, mean_ocv = np.add.reduce(w * SOC_GRID, axis=1), np.add.reduce(w * ocv, axis=1)
+    ds, docv = SOC_GRID - mean_s[:, None], ocv - mean_ocv[:, None]
+    var_s = np.add.reduce(w * ds * ds, axis=1)
+    fitted = (hi - lo >= 3) & (var_s > 0.0)
+    slope = np.divide(np.add.reduce(w * ds * docv, axis=1), var_s, out=np.zeros(soc.size), where=fitted)
+    residual = np.maximum(np.add.reduce(w * docv * docv, axis=1) - slope * slope * var_s, 0.0)
+    # the line through the mean (E ocv at E soc), evaluated at the state's SOC
+    return mean_ocv + slope * (soc - mean_s), np.maximum(slope, 0.05), residual, fitted
 
 
 def interpolation_spread(

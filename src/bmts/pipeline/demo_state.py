@@ -15,7 +15,7 @@ from bmts.analytics.ecm import CellModel
 from bmts.analytics.soc import SocConfig, SocFilter, coulomb_count
 from bmts.analytics.soh import Window
 from bmts.ingest import read_timeseries, write_bdf
-from bmts.pipeline import state, telemetry_state
+from bmts.pipeline import soh_state, state, telemetry_state
 from bmts.pipeline.analysis import battery_frame
 from bmts.pipeline.pybamm_thevenin import export_pybamm_parameters
 from bmts.pipeline.sample_lab import DRIVE_REST_S, PACK_CELLS, pack_telemetry, true_cell_model, write_lab
@@ -74,9 +74,9 @@ def run_state_demo(
     references = {c: _reference_rows(frames[c], c, n) for c, n in zip(cell_ids, nominal_ah, strict=True)}
     for cell_id, nominal in zip(cell_ids, nominal_ah, strict=True):
         frame = frames[cell_id]
-        full = state.soh_from_frame(frame, nominal, cell_id).tail(1)
+        full = soh_state.soh_from_frame(frame, nominal, cell_id).tail(1)
         windows = _charge_windows(frame, folder / "field" / f"{cell_id}.windows.bdf.parquet")
-        partial = state.soh_table([windows], nominal).tail(1)
+        partial = soh_state.soh_table([windows], nominal).tail(1)
         # the same windows calibrated on the other cells' full cycles (a lab's reference cells)
         others = [ref for other, ref in references.items() if other != cell_id]
         ref_soh, ref_std = _referenced(others, windows, nominal)
@@ -192,7 +192,7 @@ def _driving_starts(drive: pl.DataFrame, model: CellModel) -> int:
 def _reference_rows(frame: pl.DataFrame, cell_id: str, nominal: float) -> pl.DataFrame | None:
     """The cell's training rows as a reference for the others (None: too few cycles, `--cycles 4`)."""
     try:
-        return state.reference_rows(cell_id, frame, nominal, Window())
+        return soh_state.reference_rows(cell_id, frame, nominal, Window())
     except DataError:
         return None
 
@@ -202,8 +202,8 @@ def _referenced(others: list[pl.DataFrame | None], windows: Path, nominal: float
     or one that cannot be a reference)."""
     if not others or any(rows is None for rows in others):
         return float("nan"), float("nan")
-    calibration = state.calibration_from_rows([rows for rows in others if rows is not None])
-    table = state.soh_from_frame(state.stitched([windows]), nominal, str(windows), None, calibration)
+    calibration = soh_state.calibration_from_rows([rows for rows in others if rows is not None])
+    table = soh_state.soh_from_frame(soh_state.stitched([windows]), nominal, str(windows), None, calibration)
     return round(float(table["soh"][-1]), 3), round(float(table["soh_std"][-1]), 3)
 
 

@@ -1,9 +1,8 @@
-"""State-estimation use cases over files: fit a cell model, SOC traces, SOH tables."""
+"""State-estimation use cases over files: fit a cell model, SOC traces (SOH tables: `soh_state`)."""
 
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -11,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from bmts.analytics import cycle_summary
 from bmts.analytics.ecm import CellModel, fit_activation, fit_bv_activation, fit_ecm_table
 from bmts.analytics.long_load import (
     MIN_REST_S,
@@ -23,20 +21,15 @@ from bmts.analytics.long_load import (
     relative_mismatch,
 )
 from bmts.analytics.ocv import fit_ocv, integrate_ah
-from bmts.analytics.soc import SocConfig, SocFilter
-from bmts.analytics.soh import Window, resistance_soh, soh_from_full_cycles, soh_from_windows, window_features
-from bmts.analytics.soh_reference import MIN_CYCLES, WindowCapacityModel, feature_matrix, training_rows
+from bmts.analytics.soc import SocConfig, SocFilter, update_together
 from bmts.ingest import read_timeseries
 from bmts.ingest.bdf_writer import atomic_path
-from bmts.pipeline.analysis import battery_frame, declared_end_of_discharge
-from bmts.pipeline.ingest import expand_paths, ingest_file
 from bmts.schema import DataError, Issue, Repair
-from bmts.storage import EmbeddedStore
 
 TEMPERATURES = ("temperature_t1_celsius", "ambient_temperature_celsius")
 
 
-def _arrays(frame: pl.DataFrame, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def signals(frame: pl.DataFrame, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for name in ("test_time_second", "voltage_volt", "current_ampere"):
         if name not in frame.columns:
             raise DataError(Issue(where, f"no {name} column", column=name))
@@ -90,14 +83,14 @@ def fit_cell_model(ocv_path: str | Path, pulse_paths: Sequence[str | Path]) -> C
     The long loads that heated the cell above the warmest table (the pulse test's own discharges between
     pulse sets, and such files) fit the warm-side activation."""
     frame = read_timeseries(ocv_path)
-    t, v, i = _arrays(frame, str(ocv_path))
+    t, v, i = signals(frame, str(ocv_path))
     ocv = fit_ocv(t, v, i, where=str(ocv_path), counter_ah=_counter(frame))
     tables, skipped = [], []
     own: list[LongLoads] = []  # per table: the pulse test's own long loads
     loads: list[tuple[str, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]] = []
     for path in pulse_paths:
         pf = read_timeseries(path)
-        pt, pv, pi = _arrays(pf, str(path))
+        pt, pv, pi = signals(pf, str(path))
         counter = _counter(pf)
         soc = 1.0 + (counter if counter is not None else integrate_ah(pt, pi)) / ocv.capacity_ah
         ambient, cell = _median(pf, "ambient_temperature_celsius"), _median(pf, "temperature_t1_celsius")
@@ -301,14 +294,40 @@ def soc_of_frame(
     """`soc_trace` for a canonical frame already read (`where` names it in errors); `soc_filter` to
     continue a filter on `time_base` instead of starting one on the test time."""
     _check_soc_inputs(model, initial_soc)
-    t_test, v, i = _arrays(frame, where)
-    t = t_test if time_base == "test_time_second" else _time(frame, where, time_base)
     f = soc_filter or SocFilter(model, initial_soc, config)
-    result = f.update(t, v, i, _temperature(frame))
-    warnings = list(result.warnings)
-    warnings += _gap_warnings(t, i, (config or SocConfig()).block_seconds, 0.02 * model.capacity_ah)
-    out = pl.DataFrame({"test_time_second": t_test, "soc": result.soc, "soc_std": result.soc_std})
-    return out, warnings
+    return soc_of_frames([frame], [f], where, time_base)[0]
+
+
+def soc_of_frames(
+    frames: Sequence[pl.DataFrame], filters: Sequence[SocFilter], where: str, time_base: str
+) -> list[tuple[pl.DataFrame, list[str]]]:
+    """`soc_of_frame` of cells logged on the same clock (`time_base` equal in every frame), each continuing
+    its filter; the filters are updated together (`soc.update_together`: a pack's cells at the cost of
+    few more than one)."""
+    arrays = [signals(frame, where) for frame in frames]
+    clocks = [
+        a[0] if time_base == "test_time_second" else _time(f, where, time_base)
+        for a, f in zip(arrays, frames, strict=True)
+    ]
+    t = clocks[0]
+    if any(not np.array_equal(t, other) for other in clocks[1:]):
+        raise ValueError(f"the frames updated together are not on one clock ({time_base})")
+    shape = (len(frames), t.size)
+    temps = np.full(shape, np.nan)
+    for k, frame in enumerate(frames):
+        found = _temperature(frame)
+        if found is not None:
+            temps[k] = found
+    v, i = (np.array([a[j] for a in arrays], dtype=np.float64).reshape(shape) for j in (1, 2))
+    out = []
+    for f, result, (t_test, _, i_cell) in zip(
+        filters, update_together(filters, t, v, i, temps), arrays, strict=True
+    ):
+        warnings = list(result.warnings)
+        warnings += _gap_warnings(t, i_cell, f.cfg.block_seconds, 0.02 * f.model.capacity_ah)
+        trace = pl.DataFrame({"test_time_second": t_test, "soc": result.soc, "soc_std": result.soc_std})
+        out.append((trace, warnings))
+    return out
 
 
 def _check_soc_inputs(model: CellModel, initial_soc: float | None) -> None:
@@ -346,140 +365,3 @@ def _gap_warnings(t: np.ndarray, i: np.ndarray, longest_s: float, rest_a: float)
         f"after {t[k]:g} s (row {k + 2}): no current is assumed to flow in a gap, so the SOC there is "
         "uncertain (see soc_std)"
     ]
-
-
-def _battery_id(paths: list[Path]) -> str:
-    if len(paths) == 1:
-        name = paths[0].name
-        for suffix in (".parquet", ".gz", ".csv", ".bdf", ".xlsx", ".mat"):
-            name = name.removesuffix(suffix)
-        return name
-    parents = {p.parent.resolve() for p in paths}
-    return parents.pop().name if len(parents) == 1 else paths[0].stem
-
-
-def stitched(paths: list[Path]) -> pl.DataFrame:
-    """The files as one battery, exactly as `bmts ingest` + `bmts cycles` see them: files in measurement
-    order, the same measurements in two files counted once, battery-wide cycle numbers."""
-    with tempfile.TemporaryDirectory(prefix="bmts-soh-") as home:
-        store = EmbeddedStore(home)
-        for path in paths:
-            ingest_file(store, path, "battery")
-        frame = battery_frame(store, "battery")
-        store.engine.dispose()
-    return frame
-
-
-def soh_table(
-    paths: Sequence[str | Path],
-    nominal_ah: float,
-    window_v: tuple[float, float] = (3.8, 4.1),
-    references: Sequence[str | Path] = (),
-) -> pl.DataFrame:
-    """`battery_id, cycle, capacity_ah, soh` (+ uncertainty, method, resistance) from full cycles where the
-    data has discharges, else from partial charge windows (default 3.8-4.1 V); the windows calibrated on
-    `references` (each a file or folder of one fully cycled cell of the same type) when given."""
-    window = soh_window(nominal_ah, window_v)
-    files = expand_paths(paths)
-    if not files:
-        raise DataError(Issue(" ".join(map(str, paths)) or "soh", "no files to read"))
-    calibration = window_calibration(references, nominal_ah, window) if references else None
-    table = soh_from_frame(stitched(files), nominal_ah, str(files[0]), window, calibration)
-    return table.select(pl.lit(_battery_id(files)).alias("battery_id"), pl.all())
-
-
-def soh_window(nominal_ah: float, window_v: tuple[float, float]) -> Window:
-    """The charge window, once `bmts soh`'s inputs are checked."""
-    if not nominal_ah > 0:
-        raise DataError(Issue("--nominal-capacity-ah", f"must be positive, got {nominal_ah}"))
-    if not 0 < window_v[0] < window_v[1]:
-        raise DataError(Issue("--window-v", f"needs 0 < LOW < HIGH, got {window_v[0]:g} {window_v[1]:g}"))
-    return Window(*window_v)
-
-
-def _full_cycles(
-    frame: pl.DataFrame, arrays: tuple[np.ndarray, np.ndarray, np.ndarray], nominal_ah: float
-) -> pl.DataFrame:
-    """The full cycles of a stitched frame (its `_arrays`) that discharged at least a tenth of nominal."""
-    t, v, i = arrays
-    declared = declared_end_of_discharge(frame)
-    full = soh_from_full_cycles(
-        t, i, frame["cycle"].to_numpy(), nominal_ah, voltage_v=v, end_of_discharge_v=declared
-    )
-    return full.filter(pl.col("capacity_ah") >= 0.1 * nominal_ah)
-
-
-def window_calibration(
-    references: Sequence[str | Path], nominal_ah: float, window: Window
-) -> WindowCapacityModel:
-    """The partial-window model (`soh_reference`) fitted on reference cells: each reference is one cell's
-    file or folder, cycled fully, whose full cycles give the capacity its windows are learned against."""
-    frames = []
-    for ref in references:
-        files = expand_paths([ref]) if Path(ref).exists() else []
-        if not files:
-            raise DataError(Issue(f"--reference {ref}", "no such file or folder, or no files in it"))
-        frames.append((f"--reference {ref}", stitched(files)))
-    return calibration_from_frames(frames, nominal_ah, window)
-
-
-def calibration_from_frames(
-    frames: Sequence[tuple[str, pl.DataFrame]], nominal_ah: float, window: Window
-) -> WindowCapacityModel:
-    """`window_calibration` on stitched frames, each named for its errors."""
-    return calibration_from_rows(
-        [reference_rows(where, frame, nominal_ah, window) for where, frame in frames]
-    )
-
-
-def reference_rows(where: str, frame: pl.DataFrame, nominal_ah: float, window: Window) -> pl.DataFrame:
-    """One reference cell's training rows for the window model: its windows' features against its full
-    cycles' capacities (computed once per cell, however many cells it then calibrates)."""
-    arrays = _arrays(frame, where)
-    features = window_features(*arrays, frame["cycle"].to_numpy(), window)
-    found = training_rows(features, _full_cycles(frame, arrays, nominal_ah))
-    if found.height < MIN_CYCLES:
-        raise DataError(
-            Issue(
-                where,
-                f"{found.height} cycles with a full discharge and a charge through at least half of "
-                f"{window.v_low:g}-{window.v_high:g} V; a reference cell needs {MIN_CYCLES}",
-            )
-        )
-    return found
-
-
-def calibration_from_rows(rows: Sequence[pl.DataFrame]) -> WindowCapacityModel:
-    """The window model fitted on reference cells' training rows (`reference_rows`), one group per cell."""
-    if not rows:
-        raise DataError(Issue("--reference", "no reference cell given"))
-    train = pl.concat([r.with_columns(reference=pl.lit(k)) for k, r in enumerate(rows)])
-    return WindowCapacityModel().fit(
-        feature_matrix(train), train["capacity_ah"].to_numpy(), train["reference"].to_numpy()
-    )
-
-
-def soh_from_frame(
-    frame: pl.DataFrame,
-    nominal_ah: float,
-    where: str,
-    window: Window | None = None,
-    calibration: WindowCapacityModel | None = None,
-) -> pl.DataFrame:
-    """The SOH table of one battery's stitched frame (`cycle` column numbered battery-wide)."""
-    win = window or Window()
-    t, v, i = _arrays(frame, where)
-    cycles = frame["cycle"].to_numpy()
-    keep = _full_cycles(frame, (t, v, i), nominal_ah)
-    if keep.height >= 0.5 * np.unique(cycles).size:
-        table = keep
-    else:  # mostly partial: windows, calibrated on reference cells or on the full cycles there are
-        table = soh_from_windows(t, v, i, cycles, nominal_ah, win, reference=keep, calibration=calibration)
-    if table.height == 0:
-        crossing = f"{win.v_low:g}-{win.v_high:g} V"
-        raise DataError(
-            Issue(where, f"no full discharge and no charge entering and crossing {crossing} in the data")
-        )
-    summary = cycle_summary(frame, cycles, None)
-    res = resistance_soh(summary["cycle"].to_numpy(), summary["dc_resistance_ohm"].to_numpy())
-    return table.join(res, on="cycle", how="left")

@@ -18,10 +18,10 @@ import polars as pl
 
 from bmts.analytics.cycles import cycle_numbers
 from bmts.analytics.ecm import CellModel
-from bmts.analytics.soc import SocFilter
+from bmts.analytics.soc import SocConfig, SocFilter
 from bmts.ingest import capacity_history
 from bmts.ingest.telemetry import CellSeries, is_telemetry, read_telemetry
-from bmts.pipeline import state
+from bmts.pipeline import soh_state, state
 from bmts.schema import DataError, Issue, Repair
 
 STATE_FORMAT = "bmts.soc-telemetry-state"
@@ -51,19 +51,28 @@ def soc_of_telemetry(
     notes = [f"{r.detail} ({r.rows} times)" for r in repairs]
     if saved and initial_soc is not None:
         notes.append(f"--initial-soc ignored for the {len(saved)} cells the state at {state_path} holds")
-    traces, warned = [], defaultdict(list)
+    filters = []
     for cell in cells:
-        key = _key(cell)
         own = capacities.get(cell.cell_id)
         cell_model = model if own is None else replace(model, capacity_ah=own)
-        soc_filter = _filter(saved.get(key), cell_model, cell, str(path), state_path) or SocFilter(
-            cell_model, initial_soc, config
+        resumed = _filter(saved.get(_key(cell)), cell_model, cell, str(path), state_path)
+        filters.append(resumed or SocFilter(cell_model, initial_soc, config))
+        filters[-1].share_lookups(filters[0])
+    # cells sampled together (as a BMS samples a pack) whose filters stopped together run together
+    together: dict[tuple[bytes, float | None, SocConfig], list[int]] = defaultdict(list)
+    for k, (cell, f) in enumerate(zip(cells, filters, strict=True)):
+        together[(cell.frame[TIME_BASE].to_numpy().tobytes(), f.t_last, f.cfg)].append(k)
+    results: dict[int, tuple[pl.DataFrame, list[str]]] = {}
+    for group in together.values():
+        frames, group_filters = [cells[k].frame for k in group], [filters[k] for k in group]
+        results.update(
+            zip(group, state.soc_of_frames(frames, group_filters, str(path), TIME_BASE), strict=True)
         )
-        trace, warnings = state.soc_of_frame(
-            cell.frame, cell_model, initial_soc, config, str(path), soc_filter, TIME_BASE
-        )
+    traces, warned = [], defaultdict(list)
+    for k, (cell, f) in enumerate(zip(cells, filters, strict=True)):
+        trace, warnings = results[k]
         for w in warnings:
-            warned[w].append(key)
+            warned[w].append(_key(cell))
         traces.append(
             trace.select(
                 pl.lit(cell.pack_id).alias("pack_id"),
@@ -72,7 +81,7 @@ def soc_of_telemetry(
                 pl.all(),
             )
         )
-        saved[key] = soc_filter.state()
+        saved[_key(cell)] = f.state()
     without = [_key(c) for c in cells if c.cell_id not in capacities]
     if capacities and without:
         notes.append(_shared("not in the capacities given: the model's capacity used", without))
@@ -90,13 +99,13 @@ def soh_of_telemetry(
 ) -> tuple[pl.DataFrame, list[str]]:
     """`pack_id, battery_id` (the cell id) and `bmts soh`'s columns per cell and cycle (cycles found from
     the current: telemetry has no cycle counter), and warnings naming the cells that had nothing to go on."""
-    window = state.soh_window(nominal_ah, window_v)
-    calibration = state.window_calibration(references, nominal_ah, window) if references else None
+    window = soh_state.soh_window(nominal_ah, window_v)
+    calibration = soh_state.window_calibration(references, nominal_ah, window) if references else None
     tables, skipped = [], []
     for cell in read_telemetry(path):
         frame = cell.frame.with_columns(pl.Series("cycle", cycle_numbers(cell.frame)))
         try:
-            table = state.soh_from_frame(frame, nominal_ah, str(path), window, calibration)
+            table = soh_state.soh_from_frame(frame, nominal_ah, str(path), window, calibration)
         except DataError as e:
             skipped.append(f"pack {cell.pack_id} cell {cell.cell_id}: {e.issue.message}")
             continue

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from bmts.ingest.bdf_writer import write_frame
-from bmts.pipeline import pybamm_thevenin, state, telemetry_state
+from bmts.pipeline import pybamm_thevenin, soh_state, state, telemetry_state
 from bmts.schema import DataError, Issue
 
 err = Console(stderr=True)
@@ -229,7 +229,7 @@ def soh_command(
             f"wrote {output}: {table.height} cycles of {table['battery_id'].n_unique()} cells", markup=False
         )
         return
-    table = state.soh_table(paths, nominal_capacity_ah, window_v, reference or ())
+    table = soh_state.soh_table(paths, nominal_capacity_ah, window_v, reference or ())
     write_frame(table, output)
     method = table["method"][0] if table.height else "none"
     out.print(f"wrote {output}: {table.height} cycles ({method})", markup=False)
