@@ -14,13 +14,18 @@ from bmts.analytics.soc_offset import offset_note, rest_update
 
 def test_a_rest_reading_is_the_offset() -> None:
     # nothing flows: a 30 mA reading is a 30 mA offset (the gain error cannot matter at so small a reading)
-    x = np.array([[0.5, 0.0, 0.0, 0.0, 0.0, 0.0], [0.5, 0.0, 0.0, 0.01, 0.0, 0.0]])
-    p = np.stack([np.diag([1e-4, 1e-4, 1e-4, 0.1**2, 0.02**2, 1e-4])] * 2)
-    x_new, p_new = rest_update(x, p, np.array([0.03, -0.02]), 0.001**2)
-    assert x_new[:, 3] == pytest.approx([0.03, -0.02], abs=0.001)  # each filter its own reading
-    assert np.all(p_new[:, 3, 3] < 0.01 * p[:, 3, 3])
-    assert np.array_equal(x_new[:, [0, 1, 2, 5]], x[:, [0, 1, 2, 5]])  # states it does not touch
-    assert np.array_equal(x[0], [0.5, 0.0, 0.0, 0.0, 0.0, 0.0])  # the caller's state is not changed
+    x = np.array([0.5, 0.0, 0.0, 0.0, 0.0, 0.0])
+    p = np.diag([1e-4, 1e-4, 1e-4, 0.1**2, 0.02**2, 1e-4])
+    x_new, p_new = x.copy(), p.copy()
+    rest_update(x_new, p_new, 0.03, 0.001**2, np.empty(6))
+    assert x_new[3] == pytest.approx(0.03, abs=0.001)
+    assert p_new[3, 3] < 0.01 * p[3, 3]
+    assert np.array_equal(x_new[[0, 1, 2, 5]], x[[0, 1, 2, 5]])  # states it does not touch
+    # the Kalman update of the measurement h = (0, 0, 0, -1, -reading, 0), written out
+    h = np.array([0.0, 0.0, 0.0, -1.0, -0.03, 0.0])
+    gain = p @ h / (h @ p @ h + 0.001**2)
+    assert x_new == pytest.approx(x + gain * -(0.03 - x[3]), abs=1e-15)
+    assert p_new == pytest.approx(p - np.outer(gain, h @ p), abs=1e-15)
 
 
 def test_the_note_waits_until_the_offset_could_have_moved_soc_by_a_point() -> None:

@@ -13,45 +13,30 @@ from bmts.analytics.soc_persistence import InnovationPersistence, inflation
 
 
 def _inflation(memory: np.ndarray, y_v: float, t_s: float, weight: float, rho_max: float) -> float:
-    """One filter's factor at one block ending at `t_s`."""
-    learning = np.array([t_s >= memory[0, 0]])
-    return float(inflation(memory, np.array([y_v]), learning, weight, rho_max)[0])
+    """The factor of a block ending at `t_s`."""
+    return float(inflation(memory, y_v, t_s >= memory[0], weight, rho_max))
 
 
 def test_white_innovations_are_not_inflated_and_lasting_ones_are() -> None:
     rng = np.random.default_rng(0)
-    white, lasting = (np.array([InnovationPersistence(0.0).row()]) for _ in range(2))
+    white, lasting = (np.array(InnovationPersistence(0.0).row()) for _ in range(2))
     for k in range(400):
         w = _inflation(white, float(rng.normal(0, 0.01)), 30.0 * k, 0.05, 0.95)
         # a model error wandering slowly about a level (an AR(1) with rho 0.9 around +20 mV)
-        drift = 0.9 * (lasting[0, 3] - 0.02) + 0.02 + float(rng.normal(0, 0.002))
+        drift = 0.9 * (lasting[3] - 0.02) + 0.02 + float(rng.normal(0, 0.002))
         s = _inflation(lasting, drift, 30.0 * k, 0.05, 0.95)
     assert w < 1.6
     assert s == pytest.approx((1 + 0.95) / (1 - 0.95))  # capped: 39 blocks count as one
     assert _inflation(white, 0.05, 1e5, 0.05, 0.0) == 1.0  # off
 
 
-def test_many_filters_at_once_are_each_as_alone() -> None:
-    rng = np.random.default_rng(1)
-    alone = [np.array([InnovationPersistence(float(t0)).row()]) for t0 in (0.0, 300.0, 900.0)]
-    together = np.concatenate(alone)
-    for k in range(60):
-        y = rng.normal(0.01, 0.01, 3)
-        t_s = 30.0 * k
-        factors = inflation(together, y, t_s >= together[:, 0], 0.1, 0.95)
-        assert factors.tolist() == [
-            _inflation(m, float(v), t_s, 0.1, 0.95) for m, v in zip(alone, y, strict=True)
-        ]
-    assert np.array_equal(together, np.concatenate(alone))
-
-
 def test_nothing_is_learnt_before_the_start_is_known() -> None:
-    memory = np.array([InnovationPersistence(learn_from_s=1200.0).row()])
+    memory = np.array(InnovationPersistence(learn_from_s=1200.0).row())
     assert [_inflation(memory, 0.03, t, 0.1, 0.95) for t in (0.0, 600.0, 1199.0)] == [1.0, 1.0, 1.0]
-    assert memory[0, 1] == 0.0
+    assert memory[1] == 0.0
     assert _inflation(memory, 0.03, 1200.0, 0.1, 0.95) == 1.0  # the first one learnt has no predecessor yet
     assert _inflation(memory, 0.03, 1230.0, 0.1, 0.95) > 1.0
-    p = InnovationPersistence(*memory[0].tolist())
+    p = InnovationPersistence(*memory.tolist())
     assert InnovationPersistence.from_dict(p.to_dict()) == p
 
 

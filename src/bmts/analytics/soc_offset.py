@@ -10,20 +10,22 @@ for the offset to matter is told so.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 
-def rest_update(
-    x: np.ndarray, p: np.ndarray, reading_a: np.ndarray, variance_a2: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """At rest the true current, reading * (1 - g) - b, is zero: the states `x` (K, 6; offset b at index 3,
-    gain error g at 4) and covariances `p` (K, 6, 6) of K filters updated with that pseudo-measurement of
-    their readings `reading_a` (K,), of variance `variance_a2`; new arrays."""
-    h = np.zeros(x.shape)
-    h[:, 3], h[:, 4] = -1.0, -reading_a
-    y = -(reading_a * (1.0 - x[:, 4]) - x[:, 3])
-    ph = np.einsum("kij,kj->ki", p, h)
-    k = ph / (np.einsum("ki,ki->k", h, ph) + variance_a2)[:, None]
-    return x + k * y[:, None], p - k[:, :, None] * ph[:, None, :]
+@njit(cache=True)
+def rest_update(x: np.ndarray, p: np.ndarray, reading_a: float, variance_a2: float, ph: np.ndarray) -> None:
+    """At rest the true current, reading * (1 - g) - b, is zero: one filter's state `x` (6,; offset b at
+    index 3, gain error g at 4) and covariance `p` (6, 6) updated in place with that pseudo-measurement of
+    variance `variance_a2`; `ph` is a work array of 6."""
+    y = -(reading_a * (1.0 - x[4]) - x[3])
+    for a in range(6):  # P h, with h = (0, 0, 0, -1, -reading, 0)
+        ph[a] = -p[a, 3] - reading_a * p[a, 4]
+    s = -ph[3] - reading_a * ph[4] + variance_a2
+    for a in range(6):
+        x[a] += ph[a] / s * y
+        for c in range(6):
+            p[a, c] -= ph[a] / s * ph[c]
 
 
 def offset_note(

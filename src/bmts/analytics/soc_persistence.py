@@ -18,12 +18,13 @@ from dataclasses import asdict, astuple, dataclass
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 
 @dataclass
 class InnovationPersistence:
     """Running second moments of the block innovations (V^2) and the time learning starts (filter time), as
-    one filter keeps them between calls; `inflation` works on many filters' `row`s at once."""
+    one filter keeps them between calls; `inflation` works on its `row`."""
 
     learn_from_s: float
     lag0: float = 0.0  # E[y_k^2]
@@ -44,19 +45,17 @@ class InnovationPersistence:
         return astuple(self)
 
 
-def inflation(
-    memory: np.ndarray, y_v: np.ndarray, learning: np.ndarray, weight: float, rho_max: float
-) -> np.ndarray:
-    """Record a block's innovation `y_v` of each of K filters (with the memory's `weight`) and return the
-    factor its measurement variance is to be inflated by (>= 1). `memory`: one `InnovationPersistence.row`
-    per filter (K, 4), updated in place; `learning`: whether each filter learns at this block's end (its
-    time is past its `learn_from_s`)."""
-    if rho_max <= 0.0:
-        return np.ones(y_v.size)
-    w = weight * learning  # a filter not learning yet keeps its memory as it is
-    memory[:, 1] += w * (y_v * y_v - memory[:, 1])
-    memory[:, 2] += w * (y_v * memory[:, 3] - memory[:, 2])
-    memory[:, 3] = np.where(learning, y_v, memory[:, 3])
-    # (lag0 is 0 only while every innovation learnt was 0, and lag1 with it)
-    rho = np.minimum(np.maximum(memory[:, 2] / np.maximum(memory[:, 1], 1e-300), 0.0), rho_max)
-    return np.where(learning, (1.0 + rho) / (1.0 - rho), 1.0)
+@njit(cache=True)
+def inflation(memory: np.ndarray, y_v: float, learning: bool, weight: float, rho_max: float) -> float:
+    """Record a block's innovation `y_v` of one filter (with the memory's `weight`) and return the factor
+    its measurement variance is to be inflated by (>= 1). `memory`: the filter's `InnovationPersistence.row`
+    (4,), updated in place; `learning`: whether the block ends past its `learn_from_s`."""
+    if not learning or rho_max <= 0.0:
+        return 1.0
+    memory[1] += weight * (y_v * y_v - memory[1])
+    memory[2] += weight * (y_v * memory[3] - memory[2])
+    memory[3] = y_v
+    if memory[1] <= 0.0:
+        return 1.0
+    rho = min(max(memory[2] / memory[1], 0.0), rho_max)
+    return (1.0 + rho) / (1.0 - rho)

@@ -32,6 +32,8 @@ MIN_START_STD = 0.02
 #: the modelled overpotential's relative error allowed for each candidate start: pulse-fitted models
 #: over-predict the first minutes of a drive by 10-46 % on the simulated cells of the benchmarks
 SCALE_ERROR_BOUNDS = (-0.5, 1.0)
+#: the start check's (starts x samples) matrices hold at most this many values (2 MB each: in cache)
+CHUNK_ELEMENTS = 250_000
 
 
 @dataclass(frozen=True)
@@ -112,22 +114,32 @@ def first_minutes_verdict(
     # time constants and scale do not depend on SOC in a fitted model: one pair of responses for all starts
     shared = bool(np.all(np.ptp(rows[:, :, [4, 6, 7]], axis=1) == 0.0))
     if shared:
-        v1, v2 = _unit_responses(t, i, which, rows[:, 0, 4], rows[:, 0, 6], rows[:, 0, 7])
+        responses = _unit_responses(t, i, which, rows[:, 0, 4], rows[:, 0, 6], rows[:, 0, 7])
     mse = np.empty(soc_grid.size)
-    for k, start in enumerate(soc_grid.tolist()):
-        soc = start + charge
+    # every start at once, as a (starts, samples) matrix, a few starts at a time so it stays small
+    per_chunk = max(1, CHUNK_ELEMENTS // t.size)
+    for lo in range(0, soc_grid.size, per_chunk):
+        starts = np.arange(lo, min(lo + per_chunk, soc_grid.size))
+        if shared:
+            v1, v2 = responses
+        else:
+            pairs = [
+                _unit_responses(t, i, which, rows[:, k, 4], rows[:, k, 6], rows[:, k, 7]) for k in starts
+            ]
+            v1, v2 = (np.array([pair[j] for pair in pairs]) for j in (0, 1))
+        soc = soc_grid[starts, None] + charge
         at = np.clip(np.rint(soc * last).astype(np.intp), 0, last)
-        if not shared:
-            v1, v2 = _unit_responses(t, i, which, rows[:, k, 4], rows[:, k, 6], rows[:, k, 7])
-        p = rows[which, at]
-        over = p[:, 2] * i + p[:, 3] * v1 + p[:, 5] * v2
+        over = rows[which, at, 2] * i + rows[which, at, 3] * v1 + rows[which, at, 5] * v2
         below = np.clip(np.floor(soc * last).astype(np.intp), 0, last - 1)  # OCV: linear between points
         frac = np.clip(soc * last - below, 0.0, 1.0)
         ocv = (1.0 - frac) * rows[which, below, 0] + frac * rows[which, below + 1, 0]
         residual = v - ocv - over
         # the part of the residual that follows the modelled overpotential is its scale error, not SOC
-        scale_error = float(np.dot(residual, over)) / max(float(np.dot(over, over)), 1e-12)
-        mse[k] = float(np.mean((residual - np.clip(scale_error, *SCALE_ERROR_BOUNDS) * over) ** 2))
+        scale_error = np.einsum("kn,kn->k", residual, over) / np.maximum(
+            np.einsum("kn,kn->k", over, over), 1e-12
+        )
+        residual -= np.clip(scale_error, *SCALE_ERROR_BOUNDS)[:, None] * over
+        mse[starts] = np.einsum("kn,kn->k", residual, residual) / t.size
     best = int(np.argmin(mse))
     error_var = max(float(mse[best]), error_floor_v**2)
     independent = max(span / error_correlation_s, 1.0)

@@ -61,28 +61,6 @@ class Lookup:
         return float(np.interp(v, self.ocv, SOC_GRID))
 
 
-def regression(
-    ocv: np.ndarray, soc: np.ndarray, var: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """For K cells, the OCV's regression line on SOC ~ N(soc, var) truncated to the grid (0..1), within 4
-    sigma: its value at `soc`, its slope and the OCV's residual variance about it (V^2), and whether there
-    was a spread to fit (else the tangent stands). `ocv`: (K, GRID), each cell's `Lookup.ocv`."""
-    at, half = soc * (GRID - 1), 4.0 * np.sqrt(var) * (GRID - 1)  # in grid steps
-    lo, hi = np.maximum(np.floor(at - half), 0), np.minimum(np.ceil(at + half) + 1, GRID)
-    steps = np.arange(GRID)
-    inside = (steps >= lo[:, None]) & (steps < hi[:, None])
-    w = np.where(inside, np.exp((SOC_GRID - soc[:, None]) ** 2 / (-2.0 * var[:, None])), 0.0)
-    w /= np.add.reduce(w, axis=1)[:, None]
-    mean_s, mean_ocv = np.add.reduce(w * SOC_GRID, axis=1), np.add.reduce(w * ocv, axis=1)
-    ds, docv = SOC_GRID - mean_s[:, None], ocv - mean_ocv[:, None]
-    var_s = np.add.reduce(w * ds * ds, axis=1)
-    fitted = (hi - lo >= 3) & (var_s > 0.0)
-    slope = np.divide(np.add.reduce(w * ds * docv, axis=1), var_s, out=np.zeros(soc.size), where=fitted)
-    residual = np.maximum(np.add.reduce(w * docv * docv, axis=1) - slope * slope * var_s, 0.0)
-    # the line through the mean (E ocv at E soc), evaluated at the state's SOC
-    return mean_ocv + slope * (soc - mean_s), np.maximum(slope, 0.05), residual, fitted
-
-
 def interpolation_spread(
     model: CellModel, temperature: float | None, on_grid: dict[str, np.ndarray]
 ) -> np.ndarray:
