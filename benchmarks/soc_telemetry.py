@@ -6,8 +6,8 @@ A fleet of CELLS cells, 1 h at 1 s, as packs of 3, 12 or 96 series cells. A pack
 offset and gain, each its own start SOC, capacity and voltage noise), its cells repeated to the pack's
 size, each with its own further voltage noise; each pack logs on its own clock (its samples a fraction of
 a second apart from the others'), so only a pack's cells run together (`soc.update_together`). The model
-is fitted on the lab's C/20 and HPPC files. The filter's work is per block of time (30 s), not per
-sample, which at 1 s logging makes one cell alone slow; a pack's cells share it.
+is fitted on the lab's C/20 and HPPC files. The filter's work is mostly per block of time (30 s), not
+per sample; a pack's cells share one pass of it.
 Usage: python benchmarks/soc_telemetry.py [--cells 96]
 """
 

@@ -7,8 +7,8 @@ the pulse test's, OCV shift): zero-mean with a bounded spread, decorrelating ove
 hysteresis, so slow voltage errors are not all read as SOC.
 
 The filter runs on blocks of samples (at most `block_samples` and `block_seconds`): inside a block the
-model is propagated exactly and vectorised (coulomb counting, the RC pairs as exponential sums, the OCV
-linearised at the block start), and one update uses the block's mean voltage residual. While the SOC is
+model is propagated exactly (coulomb counting, the RC pairs as exponential sums, the OCV linearised at the
+block start), and one update uses the block's mean voltage residual (the loop: `soc_blocks`). While the SOC is
 uncertain over more than the tangent's smoothing window (a guessed start), the OCV is linearised over the
 SOC's distribution instead (statistical linearisation: the regression line of OCV on SOC under the
 Gaussian truncated to 0..1, its residual variance added to the measurement's): the voltage's sensitivity
