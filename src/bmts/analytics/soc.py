@@ -306,7 +306,7 @@ def update_together(
     )
     s_start, offset, gain_err, std = (
         np.repeat(a.T, b.lengths, axis=1)
-        for a in run_blocks(arrays, b, tables, t, i, capacity_as, np.array([f.rest_a for f in filters]), cfg)
+        for a in run_blocks(arrays, b, tables, i, capacity_as, np.array([f.rest_a for f in filters]), cfg)
     )
     soc = b.ds_dg * (gain_err - 1.0)
     soc += s_start

@@ -74,7 +74,7 @@ class Blocks:
         self.count = len(los)
         self.lo, self.hi = np.array(los), np.array(his)
         self.lengths = self.hi - self.lo
-        self.gap_s: list[float] = gaps
+        self.gap_s = np.array(gaps)  # the logging gap before each block (0: none)
         start_s = np.array(starts)
         self.elapsed_s = t - np.repeat(start_s, self.lengths)  # time since the block's start
         self.dt_s = np.empty(n)
@@ -96,9 +96,10 @@ class Blocks:
         self.ds_db_end = self.ds_db[:, self.hi - 1].T.copy()
         self.ds_dg_end = self.ds_dg[:, self.hi - 1].T.copy()
         span = np.maximum(t[self.hi - 1] - start_s, 1e-3)
-        self.span_s: list[float] = span.tolist()
+        self.span_s = span
+        self.end_s = t[self.hi - 1]
         adapt = 1.0 - np.exp(-span / adapt_s) if adapt_s > 0 else np.zeros(self.count)
-        self.adapt_weight: list[float] = adapt.tolist()
+        self.adapt_weight = adapt
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,6 @@ def run_blocks(
     s: FilterArrays,
     b: Blocks,
     tables: Tables,
-    t: np.ndarray,
     i: np.ndarray,
     capacity_as: np.ndarray,
     rest_a: np.ndarray,
@@ -162,10 +162,10 @@ def run_blocks(
         s.memory,
         b.lo,
         b.hi,
-        np.array(b.gap_s),
-        np.array(b.span_s),
-        np.array(b.adapt_weight),
-        t[b.hi - 1],
+        b.gap_s,
+        b.span_s,
+        b.adapt_weight,
+        b.end_s,
         b.v_sum,
         b.i_sum,
         b.i_abs_max,
