@@ -194,3 +194,33 @@ def test_a_start_declared_known_but_30_points_wrong_is_still_replaced(cut: dict[
     )
     assert est.soc[0] == pytest.approx(cut["soc"][0], abs=0.03)
     assert "initial SOC 0.65 disagrees" in start_notes(est)[0]
+
+
+def test_a_model_whose_time_constants_change_with_soc_is_run_from_each_start_with_its_own() -> None:
+    # a hand-made model's slow pair from 40 s when empty to 160 s when full: every candidate start takes the
+    # time constants of its own SOC (as the forward model takes them at its start), and the right one fits
+    model = true_model(tau2_s=(40.0, 80.0, 160.0), r2_ohm=0.04)
+    t, i = drive(seconds=600.0, dt=1.0, seed=5)
+    k = int(np.argmax(i != 0))
+    t, i = t[k:] - t[k], i[k:]
+    v, _ = simulate_voltage(model, t, i, 0.8)
+    which = np.zeros(t.size, dtype=np.intp)
+    own, frozen = (
+        first_minutes_verdict(
+            SOC_GRID,
+            np.stack([SocFilter(m, 0.6)._lookup(None).rows]),
+            which,
+            t,
+            v,
+            i,
+            CAP * 3600.0,
+            0.6,
+            0.1,
+            1e-9,
+            60.0,
+        )
+        for m in (model, true_model(r2_ohm=0.04))  # the same cell with the slow pair's 80 s everywhere
+    )
+    assert own is not None and frozen is not None
+    assert own.best_soc == pytest.approx(0.8, abs=0.003) and own.model_error_v < 1e-6  # the model itself
+    assert frozen.model_error_v > 0.002

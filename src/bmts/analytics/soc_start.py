@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from bmts.analytics.ecm import butler_volmer, rc_response
 
@@ -32,8 +33,6 @@ MIN_START_STD = 0.02
 #: the modelled overpotential's relative error allowed for each candidate start: pulse-fitted models
 #: over-predict the first minutes of a drive by 10-46 % on the simulated cells of the benchmarks
 SCALE_ERROR_BOUNDS = (-0.5, 1.0)
-#: the start check's (starts x samples) matrices hold at most this many values (2 MB each: in cache)
-CHUNK_ELEMENTS = 250_000
 
 
 @dataclass(frozen=True)
@@ -112,34 +111,17 @@ def first_minutes_verdict(
     charge = np.cumsum(i * np.diff(t, prepend=t[:1])) / capacity_as
     last = soc_grid.size - 1
     # time constants and scale do not depend on SOC in a fitted model: one pair of responses for all starts
-    shared = bool(np.all(np.ptp(rows[:, :, [4, 6, 7]], axis=1) == 0.0))
-    if shared:
-        responses = _unit_responses(t, i, which, rows[:, 0, 4], rows[:, 0, 6], rows[:, 0, 7])
-    mse = np.empty(soc_grid.size)
-    # every start at once, as a (starts, samples) matrix, a few starts at a time so it stays small
-    per_chunk = max(1, CHUNK_ELEMENTS // t.size)
-    for lo in range(0, soc_grid.size, per_chunk):
-        starts = np.arange(lo, min(lo + per_chunk, soc_grid.size))
-        if shared:
-            v1, v2 = responses
-        else:
-            pairs = [
-                _unit_responses(t, i, which, rows[:, k, 4], rows[:, k, 6], rows[:, k, 7]) for k in starts
-            ]
-            v1, v2 = (np.array([pair[j] for pair in pairs]) for j in (0, 1))
-        soc = soc_grid[starts, None] + charge
-        at = np.clip(np.rint(soc * last).astype(np.intp), 0, last)
-        over = rows[which, at, 2] * i + rows[which, at, 3] * v1 + rows[which, at, 5] * v2
-        below = np.clip(np.floor(soc * last).astype(np.intp), 0, last - 1)  # OCV: linear between points
-        frac = np.clip(soc * last - below, 0.0, 1.0)
-        ocv = (1.0 - frac) * rows[which, below, 0] + frac * rows[which, below + 1, 0]
-        residual = v - ocv - over
-        # the part of the residual that follows the modelled overpotential is its scale error, not SOC
-        scale_error = np.einsum("kn,kn->k", residual, over) / np.maximum(
-            np.einsum("kn,kn->k", over, over), 1e-12
+    if np.all(np.ptp(rows[:, :, [4, 6, 7]], axis=1) == 0.0):
+        v1, v2 = (
+            r[None, :] for r in _unit_responses(t, i, which, rows[:, 0, 4], rows[:, 0, 6], rows[:, 0, 7])
         )
-        residual -= np.clip(scale_error, *SCALE_ERROR_BOUNDS)[:, None] * over
-        mse[starts] = np.einsum("kn,kn->k", residual, residual) / t.size
+    else:
+        pairs = [
+            _unit_responses(t, i, which, rows[:, k, 4], rows[:, k, 6], rows[:, k, 7]) for k in range(last + 1)
+        ]
+        v1, v2 = (np.array([pair[j] for pair in pairs]) for j in (0, 1))
+    mse = np.empty(soc_grid.size)
+    _start_errors(soc_grid, np.ascontiguousarray(rows), which.astype(np.intp), charge, v, i, v1, v2, mse)
     best = int(np.argmin(mse))
     error_var = max(float(mse[best]), error_floor_v**2)
     independent = max(span / error_correlation_s, 1.0)
@@ -150,6 +132,48 @@ def first_minutes_verdict(
     return StartVerdict(
         float(soc_grid[best]), mean, std, free_mean, free_std, math.sqrt(error_var), float(best_row[1])
     )
+
+
+@njit(cache=True)
+def _start_errors(
+    soc_grid: np.ndarray,
+    rows: np.ndarray,
+    which: np.ndarray,
+    charge: np.ndarray,
+    v: np.ndarray,
+    i: np.ndarray,
+    v1: np.ndarray,
+    v2: np.ndarray,
+    mse: np.ndarray,
+) -> None:
+    """The open-loop model's mean squared residual from every candidate start (into `mse`): SOC = start +
+    `charge`, the model at each sample's table (`which`), the RC pairs' unit responses `v1`, `v2` (one row
+    for all starts, or one per start). Compiled: 201 starts times the first minutes' samples."""
+    last = soc_grid.size - 1
+    n = v.size
+    over, residual = np.empty(n), np.empty(n)
+    lo, hi = SCALE_ERROR_BOUNDS
+    for k in range(soc_grid.size):
+        r = 0 if v1.shape[0] == 1 else k
+        res_over = over_over = 0.0
+        for m in range(n):
+            soc = soc_grid[k] + charge[m]
+            u = which[m]
+            at = min(max(int(np.rint(soc * last)), 0), last)
+            over[m] = rows[u, at, 2] * i[m] + rows[u, at, 3] * v1[r, m] + rows[u, at, 5] * v2[r, m]
+            below = min(max(math.floor(soc * last), 0), last - 1)  # OCV: linear between points
+            frac = min(max(soc * last - below, 0.0), 1.0)
+            ocv = (1.0 - frac) * rows[u, below, 0] + frac * rows[u, below + 1, 0]
+            residual[m] = v[m] - ocv - over[m]
+            res_over += residual[m] * over[m]
+            over_over += over[m] * over[m]
+        # the part of the residual that follows the modelled overpotential is its scale error, not SOC
+        scale_error = min(max(res_over / max(over_over, 1e-12), lo), hi)
+        total = 0.0
+        for m in range(n):
+            d = residual[m] - scale_error * over[m]
+            total += d * d
+        mse[k] = total / n
 
 
 def _moments(soc_grid: np.ndarray, log_weight: np.ndarray) -> tuple[float, float]:
