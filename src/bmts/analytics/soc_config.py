@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class SocConfig:
+    """Every setting of the SOC filter with its default; the comments say what each is for."""
+
     block_samples: int = 256
     block_seconds: float = 30.0
     initial_soc_std: float = 0.10  # a given initial SOC is a guess with this standard deviation
