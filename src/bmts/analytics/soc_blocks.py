@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
+from bmts.analytics.compiled import compiled
 from bmts.analytics.soc_config import SocConfig
 from bmts.analytics.soc_offset import rest_update as _rest_update
 from bmts.analytics.soc_persistence import inflation as _inflation
@@ -191,7 +191,7 @@ def run_blocks(
     )
 
 
-@njit(cache=True)
+@compiled
 def _kernel(
     # the K filters' state, updated in place (`FilterArrays`)
     x: np.ndarray,
@@ -362,13 +362,13 @@ def _kernel(
             pj[5, 5] += bias_std * bias_std * (1.0 - relax * relax)
 
 
-@njit(cache=True)
+@compiled
 def _grid_index(soc: float, last: int) -> int:
     """The nearest SOC grid point, clamped to the grid."""
     return min(max(int(np.rint(soc * last)), 0), last)
 
 
-@njit(cache=True)
+@compiled
 def _regression(ocv: np.ndarray, soc: float, var: float, last: int) -> tuple[bool, float, float, float]:
     """The OCV's regression line on SOC ~ N(soc, var) truncated to the grid (0..1), within 4 sigma: (whether
     there was a spread to fit, else the tangent stands; its value at `soc`; its slope; the OCV's residual

@@ -10,10 +10,11 @@ for the offset to matter is told so.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from bmts.analytics.compiled import compiled
 
 
-@njit(cache=True)
+@compiled
 def rest_update(x: np.ndarray, p: np.ndarray, reading_a: float, variance_a2: float, ph: np.ndarray) -> None:
     """At rest the true current, reading * (1 - g) - b, is zero: one filter's state `x` (6,; offset b at
     index 3, gain error g at 4) and covariance `p` (6, 6) updated in place with that pseudo-measurement of

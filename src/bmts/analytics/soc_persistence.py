@@ -18,7 +18,8 @@ from dataclasses import asdict, astuple, dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
+
+from bmts.analytics.compiled import compiled
 
 
 @dataclass
@@ -45,7 +46,7 @@ class InnovationPersistence:
         return astuple(self)
 
 
-@njit(cache=True)
+@compiled
 def inflation(memory: np.ndarray, y_v: float, learning: bool, weight: float, rho_max: float) -> float:
     """Record a block's innovation `y_v` of one filter (with the memory's `weight`) and return the factor
     its measurement variance is to be inflated by (>= 1). `memory`: the filter's `InnovationPersistence.row`

@@ -18,8 +18,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
+from bmts.analytics.compiled import compiled
 from bmts.analytics.ecm import butler_volmer, rc_response
 
 #: the first minutes compared with the model (at most; the log's first chunk may be shorter)
@@ -134,7 +134,7 @@ def first_minutes_verdict(
     )
 
 
-@njit(cache=True)
+@compiled
 def _start_errors(
     soc_grid: np.ndarray,
     rows: np.ndarray,
