@@ -18,12 +18,9 @@ import numpy as np
 
 from bmts.analytics.compiled import compiled
 from bmts.analytics.soc_config import SocConfig
-from bmts.analytics.soc_offset import rest_update as _rest_update
-from bmts.analytics.soc_persistence import inflation as _inflation
+from bmts.analytics.soc_offset import rest_update
+from bmts.analytics.soc_persistence import inflation
 from bmts.analytics.soc_tables import GRID, TANGENT_VAR, Lookup
-
-#: the columns of `Lookup.rows` in the order the loop reads them: ocv, slope, r0, r1, r2, tau1, tau2, scale
-_ROW_ORDER = [0, 1, 2, 3, 5, 4, 6, 7]
 
 
 @dataclass
@@ -108,7 +105,7 @@ class Tables:
     each block."""
 
     which: np.ndarray  # (blocks, K) index of the table each cell uses in each block
-    rows: np.ndarray  # (tables, GRID, 8): ocv, slope, r0, r1, r2, tau1, tau2, scale
+    rows: np.ndarray  # (tables, GRID, 8): ocv, slope, r0, r1, tau1, r2, tau2, scale (`Lookup.rows`)
     spread: np.ndarray  # (tables, GRID, 3)
     error_rel: np.ndarray  # (tables,)
 
@@ -116,7 +113,7 @@ class Tables:
     def of(cls, lookups: Sequence[Lookup], which: np.ndarray) -> Tables:
         return cls(
             which,
-            np.stack([u.rows for u in lookups])[:, :, _ROW_ORDER],
+            np.stack([u.rows for u in lookups]),
             np.stack([u.spread for u in lookups]),
             np.array([u.error_rel for u in lookups]),
         )
@@ -258,7 +255,7 @@ def _kernel(
             xj, pj, u = x[j], p[j], which[k, j]
             if gap > 0:  # a gap in the log: the RC pairs relax, nothing flows
                 row = rows[u, _grid_index(xj[0], last)]
-                xj[1] *= math.exp(-gap / row[5])
+                xj[1] *= math.exp(-gap / row[4])
                 xj[2] *= math.exp(-gap / row[6])
                 pj[0, 0] += soc_walk * soc_walk * gap
             if rest_after_s > 0:
@@ -267,13 +264,13 @@ def _kernel(
                 rest_s[j] = rest_s[j] + read_s if i_abs_max[k, j] < rest_a[j] else 0.0
                 if rest_s[j] >= rest_after_s:  # nothing flows: the reading is the offset
                     var = rest_std_a * rest_std_a * max(1.0, error_correlation_s / read_s)
-                    _rest_update(xj, pj, i_sum[k, j] / m, var, ph)
+                    rest_update(xj, pj, i_sum[k, j] / m, var, ph)
                     offset_rest_s[j] += read_s
             soc = xj[0]
             grid = _grid_index(soc, last)
             row = rows[u, grid]
-            ocv0, slope, r0, r1, r2 = row[0] + row[1] * (soc - grid / last), row[1], row[2], row[3], row[4]
-            tau1, tau2, scale = row[5], row[6], row[7]
+            ocv0, slope, r0, r1, r2 = row[0] + row[1] * (soc - grid / last), row[1], row[2], row[3], row[5]
+            tau1, tau2, scale = row[4], row[6], row[7]
             lin_var = 0.0  # the linearisation's error variance (V^2)
             if pj[0, 0] > TANGENT_VAR:  # a SOC spread wider than the tangent's window: linearise over it
                 fitted, value, line_slope, residual = _regression(rows[u, :, 0], soc, pj[0, 0], last)
@@ -322,7 +319,7 @@ def _kernel(
             if adapt_s > 0:  # covariance matching: innovations larger than P and R explain
                 excess = (y * y - hph - lin_var) / noise
                 error_scale[j] = max(1.0, (1.0 - w) * error_scale[j] + w * excess)
-            lasting = _inflation(memory[j], y, t_end_k[k] >= memory[j, 0], w, rho_max)
+            lasting = inflation(memory[j], y, t_end_k[k] >= memory[j, 0], w, rho_max)
             r_meas = noise * error_scale[j] * max(1.0, error_correlation_s / span, lasting) + lin_var
             for a in range(6):
                 dx[a] = ph[a] / (hph + r_meas) * y
