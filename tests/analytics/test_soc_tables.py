@@ -5,17 +5,17 @@ from __future__ import annotations
 import numpy as np
 from test_ecm import true_model
 
-from bmts.analytics.soc_tables import Lookup
+from bmts.analytics.soc_tables import GRID, Lookup, grid_index
 
 
 def test_the_spread_between_two_sets_is_half_their_step_in_the_middle_and_zero_at_them() -> None:
     table = Lookup(true_model(soc=[0.2, 0.6, 1.0], r2_ohm=[0.02, 0.02, 0.06]), 25.0, 0.15, 0.2)
-    r0, r1, r2 = (np.array([table.spread_at(s)[j] for s in (0.1, 0.2, 0.4, 0.6, 0.8, 1.0)]) for j in range(3))
+    r0, r1, r2 = table.spread[[grid_index(s, GRID - 1) for s in (0.1, 0.2, 0.4, 0.6, 0.8, 1.0)]].T
     assert np.all(r0 == 0.0) and np.all(r1 == 0.0)  # the same at every set: known in between
     # outside the sets, at them and between equal ones: zero; halfway to a step of 0.04 ohm: 0.02 / R2 there
     assert np.allclose(r2[[0, 1, 2, 3, 5]], 0.0)
     assert np.isclose(r2[4], 0.5 * 0.04 / 0.04)
-    assert 0.0 < table.spread_at(0.65)[2] * 0.025 < 0.02  # in ohm, nearer a set: smaller
+    assert 0.0 < table.spread[grid_index(0.65, GRID - 1), 2] * 0.025 < 0.02  # in ohm, nearer a set: smaller
 
 
 def test_the_model_error_is_the_measured_one_above_the_floor_and_a_prior_where_nothing_measured_it() -> None:

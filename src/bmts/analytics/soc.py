@@ -294,7 +294,7 @@ def update_together(
             f.t_last = f.t_first = float(t[0])
     capacity_as = np.array([f.capacity_as for f in filters])
     start = filters[0].t_last if filters[0].t_last is not None else float(t[0])
-    b = Blocks(t, v, i, start, cfg.block_samples, cfg.block_seconds, cfg.adapt_s, capacity_as)
+    b = Blocks(t, v, i, start, cfg, capacity_as)
     tables = _tables(filters, None if temps is None else temps[:, b.lo], b.count)
     arrays = FilterArrays(
         np.stack([f.x for f in filters if f.x is not None]),

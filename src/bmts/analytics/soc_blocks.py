@@ -20,7 +20,7 @@ from bmts.analytics.compiled import compiled
 from bmts.analytics.soc_config import SocConfig
 from bmts.analytics.soc_offset import rest_update
 from bmts.analytics.soc_persistence import inflation
-from bmts.analytics.soc_tables import GRID, TANGENT_VAR, Lookup
+from bmts.analytics.soc_tables import GRID, TANGENT_VAR, Lookup, grid_index
 
 
 @dataclass
@@ -49,9 +49,7 @@ class Blocks:
         v: np.ndarray,
         i: np.ndarray,
         t_prev: float,
-        block_samples: int,
-        block_seconds: float,
-        adapt_s: float,
+        cfg: SocConfig,
         capacity_as: np.ndarray,
     ) -> None:
         # blocks of at most block_samples and block_seconds, each as long as both allow
@@ -59,10 +57,10 @@ class Blocks:
         lo, n = 0, t.size
         while lo < n:
             t_lo = float(t[lo])
-            hi = lo + block_samples  # unless block_seconds end it earlier (t ascending):
-            if hi > n or t[hi - 1] > t_lo + block_seconds:
-                hi = min(int(t.searchsorted(t_lo + block_seconds, side="right")), hi)
-            gap = t_lo - t_prev if t_lo - t_prev > block_seconds else 0.0
+            hi = lo + cfg.block_samples  # unless block_seconds end it earlier (t ascending):
+            if hi > n or t[hi - 1] > t_lo + cfg.block_seconds:
+                hi = min(int(t.searchsorted(t_lo + cfg.block_seconds, side="right")), hi)
+            gap = t_lo - t_prev if t_lo - t_prev > cfg.block_seconds else 0.0
             los.append(lo)
             his.append(hi)
             starts.append(t_lo if gap > 0 else t_prev)
@@ -95,7 +93,7 @@ class Blocks:
         span = np.maximum(t[self.hi - 1] - start_s, 1e-3)
         self.span_s = span
         self.end_s = t[self.hi - 1]
-        adapt = 1.0 - np.exp(-span / adapt_s) if adapt_s > 0 else np.zeros(self.count)
+        adapt = 1.0 - np.exp(-span / cfg.adapt_s) if cfg.adapt_s > 0 else np.zeros(self.count)
         self.adapt_weight = adapt
 
 
@@ -254,7 +252,7 @@ def _kernel(
         for j in range(x.shape[0]):
             xj, pj, u = x[j], p[j], which[k, j]
             if gap > 0:  # a gap in the log: the RC pairs relax, nothing flows
-                row = rows[u, _grid_index(xj[0], last)]
+                row = rows[u, grid_index(xj[0], last)]
                 xj[1] *= math.exp(-gap / row[4])
                 xj[2] *= math.exp(-gap / row[6])
                 pj[0, 0] += soc_walk * soc_walk * gap
@@ -267,7 +265,7 @@ def _kernel(
                     rest_update(xj, pj, i_sum[k, j] / m, var, ph)
                     offset_rest_s[j] += read_s
             soc = xj[0]
-            grid = _grid_index(soc, last)
+            grid = grid_index(soc, last)
             row = rows[u, grid]
             ocv0, slope, r0, r1, r2 = row[0] + row[1] * (soc - grid / last), row[1], row[2], row[3], row[5]
             tau1, tau2, scale = row[4], row[6], row[7]
@@ -357,12 +355,6 @@ def _kernel(
             pj[3, 3] += offset_walk * offset_walk * span
             pj[4, 4] += 1e-12 * span
             pj[5, 5] += bias_std * bias_std * (1.0 - relax * relax)
-
-
-@compiled
-def _grid_index(soc: float, last: int) -> int:
-    """The nearest SOC grid point, clamped to the grid."""
-    return min(max(int(np.rint(soc * last)), 0), last)
 
 
 @compiled

@@ -21,6 +21,7 @@ import numpy as np
 
 from bmts.analytics.compiled import compiled
 from bmts.analytics.ecm import butler_volmer, rc_response
+from bmts.analytics.soc_tables import grid_index
 
 #: the first minutes compared with the model (at most; the log's first chunk may be shorter)
 HORIZON_S = 300.0
@@ -159,7 +160,7 @@ def _start_errors(
         for m in range(n):
             soc = soc_grid[k] + charge[m]
             u = which[m]
-            at = min(max(int(np.rint(soc * last)), 0), last)
+            at = grid_index(soc, last)
             over[m] = rows[u, at, 2] * i[m] + rows[u, at, 3] * v1[r, m] + rows[u, at, 5] * v2[r, m]
             below = min(max(math.floor(soc * last), 0), last - 1)  # OCV: linear between points
             frac = min(max(soc * last - below, 0.0), 1.0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bmts.analytics.compiled import compiled
 from bmts.analytics.ecm import CellModel
 
 GRID = 201  # SOC grid of the per-temperature look-up tables
@@ -20,9 +21,11 @@ _BOX5.flags.writeable = False
 TANGENT_VAR = (2.0 + 1.0 / 3.0) / (GRID - 1) ** 2
 
 
-def _grid_index(soc: float) -> int:
-    """The nearest SOC_GRID point, clamped to the grid."""
-    return min(max(round(soc * (GRID - 1)), 0), GRID - 1)
+@compiled
+def grid_index(soc: float, last: int) -> int:
+    """The nearest point to `soc` of the grid 0, 1 / last, ..., 1 (SOC_GRID: last = GRID - 1), clamped to
+    the grid; compiled, as the filter's and the start check's loops call it too."""
+    return min(max(int(np.rint(soc * last)), 0), last)
 
 
 class Lookup:
@@ -46,14 +49,10 @@ class Lookup:
         )
         keys = ("r0_ohm", "r1_ohm", "tau1_s", "r2_ohm", "tau2_s", "bv_scale_a")
         self.rows = np.column_stack(np.broadcast_arrays(self.ocv, slope, *(p[k] for k in keys)))
-        self.spread = interpolation_spread(model, temperature, p)
-
-    def spread_at(self, soc: float) -> tuple[float, ...]:
-        """Relative std of R0, R1, R2 from interpolating between pulse sets, at `soc`."""
-        return tuple(self.spread[_grid_index(soc)].tolist())
+        self.spread = interpolation_spread(model, temperature, p)  # per grid point: R0, R1, R2
 
     def at(self, soc: float) -> tuple[float, ...]:
-        k = _grid_index(soc)
+        k = grid_index(soc, GRID - 1)
         ocv, slope, *rest = self.rows[k].tolist()
         return (ocv + slope * (soc - k / (GRID - 1)), slope, *rest)
 
